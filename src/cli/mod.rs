@@ -1,0 +1,166 @@
+//! The command line: clap structs with Podman's command and flag names, and the dispatch.
+//! This layer only parses and prints; the work is done by the engine modules.
+
+pub mod container;
+pub mod image;
+pub mod registry;
+pub mod system;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use crate::context::Context;
+use crate::error::exit_code_of;
+
+#[derive(Parser, Debug)]
+#[command(name = "warren", version, about = "Manage pods, containers and images, rootless first")]
+#[command(propagate_version = true, disable_help_subcommand = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts (Podman's global flags).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct GlobalOpts {
+    /// Path to the graph root directory where images and containers are stored
+    #[arg(long, global = true, value_name = "PATH")]
+    pub root: Option<PathBuf>,
+    /// Path to the 'run directory' where all state information is stored
+    #[arg(long, global = true, value_name = "PATH")]
+    pub runroot: Option<PathBuf>,
+    /// Select which storage driver is used to manage storage of images and containers
+    /// (overlay, fuse-overlayfs, vfs)
+    #[arg(long, global = true, value_name = "DRIVER")]
+    pub storage_driver: Option<String>,
+    /// Storage driver option (e.g. ignore_chown_errors=true)
+    #[arg(long = "storage-opt", global = true, value_name = "OPT")]
+    pub storage_opts: Vec<String>,
+    /// Log messages at and above specified level: debug, info, warn, error
+    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
+    pub log_level: String,
+    /// Path to the OCI-compatible binary used to run containers (default: Warren's embedded runtime)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub runtime: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    // --- registry (find and pull) ---
+    /// Pull an image from a registry
+    Pull(registry::PullArgs),
+    /// Search a registry for an image
+    Search(registry::SearchArgs),
+    /// Log in to a container registry
+    Login(registry::LoginArgs),
+    /// Log out of a container registry
+    Logout(registry::LogoutArgs),
+
+    // --- images ---
+    /// List images in local storage
+    Images(image::ImagesArgs),
+    /// Remove one or more images from local storage
+    Rmi(image::RmiArgs),
+    /// Add an additional name to a local image
+    Tag(image::TagArgs),
+    /// Remove a name from a local image
+    Untag(image::UntagArgs),
+    /// Show the history of an image
+    History(image::HistoryArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+
+    // --- containers ---
+    /// Run a command in a new container
+    Run(container::RunArgs),
+    /// Display the configuration of an object (image or container)
+    Inspect(image::InspectArgs),
+
+    // --- system ---
+    /// Display Warren related system information
+    Info(system::InfoArgs),
+    /// Display the Warren version information
+    Version(system::VersionArgs),
+    /// Run a command in a modified user namespace
+    Unshare(system::UnshareArgs),
+
+    // --- internal (hidden) ---
+    /// The embedded OCI runtime, run as a fresh single-threaded process
+    #[command(name = "__runtime", hide = true)]
+    InternalRuntime(crate::runtime::embedded::RuntimeArgs),
+    /// The pause process that keeps the engine's user namespace alive
+    #[command(name = "__pause", hide = true)]
+    InternalPause,
+}
+
+impl Command {
+    /// Whether the command must run inside the engine's user namespace (rootless). Commands that only read
+    /// metadata or talk to a registry never fail for the lack of one.
+    pub fn needs_userns(&self) -> bool {
+        match self {
+            Command::Pull(_) | Command::Run(_) | Command::Unshare(_) | Command::Rmi(_) => true,
+            Command::Image(c) => c.needs_userns(),
+            _ => false,
+        }
+    }
+}
+
+/// Parse the command line, run the command, and return the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => crate::error::EXIT_ENGINE,
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    crate::context::init_logging(&cli.global.log_level);
+    // Hidden helpers run before any namespace decision: they are already where they must be.
+    match cli.command {
+        Command::InternalRuntime(args) => return finish(crate::runtime::embedded::main(args)),
+        Command::InternalPause => return finish(userns::pause::run().map_err(Into::into).map(|_| 0)),
+        _ => {}
+    }
+    let needs_userns = cli.command.needs_userns();
+    let ctx = match Context::new(&cli.global, needs_userns) {
+        Ok(ctx) => ctx,
+        Err(e) => return finish(Err(e)),
+    };
+    let result = match cli.command {
+        Command::Pull(a) => registry::pull(&ctx, a),
+        Command::Search(a) => registry::search(&ctx, a),
+        Command::Login(a) => registry::login(&ctx, a),
+        Command::Logout(a) => registry::logout(&ctx, a),
+        Command::Images(a) => image::images(&ctx, a),
+        Command::Rmi(a) => image::rmi(&ctx, a),
+        Command::Tag(a) => image::tag(&ctx, a),
+        Command::Untag(a) => image::untag(&ctx, a),
+        Command::History(a) => image::history(&ctx, a),
+        Command::Image(c) => image::image(&ctx, c),
+        Command::Run(a) => container::run(&ctx, a),
+        Command::Inspect(a) => image::inspect(&ctx, a),
+        Command::Info(a) => system::info(&ctx, a),
+        Command::Version(a) => system::version(&ctx, a),
+        Command::Unshare(a) => system::unshare(&ctx, a),
+        Command::InternalRuntime(_) | Command::InternalPause => unreachable!("handled above"),
+    };
+    finish(result)
+}
+
+/// Print an error the way Podman does (`Error: ...`) and turn the result into an exit code.
+fn finish(result: anyhow::Result<i32>) -> i32 {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            exit_code_of(&e)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Output formatting: Podman-style tables and a subset of Go templates (`{{.Field}}`, `json`, `table`).
