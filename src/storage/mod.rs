@@ -13,4 +13,5 @@ pub mod digest;
 pub mod store;
 
 pub use digest::Digest;
+pub use store::{ImageRecord, LayerRecord, Store, StoreLock, StoreOptions};
 
