@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod manifest;
 pub mod pull;
 pub mod reference;
 pub mod registries;
