@@ -47,6 +47,7 @@ pub struct GlobalOpts {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     // --- registry (find and pull) ---
     /// Pull an image from a registry
