@@ -455,7 +455,7 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], "NAME                        DESCRIPTION");
         assert_eq!(lines[1], "localhost:5000/lab/busybox");
-        assert_eq!(lines[2], "docker.io/library/busybox   Busybox base image with a very long descrip...");
+        assert_eq!(lines[2], "docker.io/library/busybox   Busybox base image with a very long descript...");
         let out = render(&sample(), None, false, true).unwrap();
         assert!(out.contains("goes on"));
     }
