@@ -7,4 +7,5 @@
 mod common;
 
 mod fixtures;
+mod pull;
 mod smoke;
