@@ -279,27 +279,34 @@ pub fn plan_layers(what: &str, m: &ImageManifest, diff_ids: &[Digest]) -> Result
 /// What a pull prints on stderr: nothing, or Podman's lines with progress bars (on a terminal).
 pub struct Reporter {
     bars: Option<indicatif::MultiProgress>,
+    /// Once a bar is drawn, lines must go through the MultiProgress to keep the bars intact.
+    drawing: AtomicBool,
 }
 
 impl Reporter {
     /// Progress only when stderr is a terminal and the caller is not quiet.
     pub fn new(quiet: bool) -> Reporter {
         let tty = std::io::stderr().is_terminal();
-        Reporter { bars: (!quiet && tty).then(indicatif::MultiProgress::new) }
+        Reporter { bars: (!quiet && tty).then(indicatif::MultiProgress::new), drawing: AtomicBool::new(false) }
     }
 
     pub fn silent() -> Reporter {
-        Reporter { bars: None }
+        Reporter { bars: None, drawing: AtomicBool::new(false) }
     }
 
     fn line(&self, s: &str) {
         if let Some(b) = &self.bars {
-            let _ = b.println(s);
+            if self.drawing.load(Ordering::SeqCst) {
+                let _ = b.println(s);
+            } else {
+                eprintln!("{s}");
+            }
         }
     }
 
     fn bar(&self, blob: &Digest, total: u64) -> Option<indicatif::ProgressBar> {
         let mp = self.bars.as_ref()?;
+        self.drawing.store(true, Ordering::SeqCst);
         let pb = mp.add(indicatif::ProgressBar::new(total));
         pb.set_style(
             indicatif::ProgressStyle::with_template(
@@ -343,8 +350,21 @@ pub fn pull_with(
 ) -> Result<ImageRecord> {
     // Reject malformed names before anything else.
     Reference::parse_unresolved(input)?;
+    let conf = std::cell::OnceCell::new();
     let local = || -> Result<Option<ImageRecord>> {
-        store.find_image(input).with_context(|| format!("looking up {input} in local storage"))
+        if let Some(img) = store.find_image(input).with_context(|| format!("looking up {input} in local storage"))? {
+            return Ok(Some(img));
+        }
+        // A short name: also look for what it resolves to (registries.conf), whatever the store's rule.
+        if Reference::parse_unresolved(input)?.is_short() {
+            let conf = conf.get_or_init(|| RegistriesConf::load().unwrap_or_default());
+            for cand in conf.candidates(input).unwrap_or_default() {
+                if let Some(img) = store.find_image(&cand.familiar_name())? {
+                    return Ok(Some(img));
+                }
+            }
+        }
+        Ok(None)
     };
     match policy {
         PullPolicy::Missing => {
@@ -564,6 +584,11 @@ fn fetch_layers(
             });
         }
     });
+    // The bars are finished and stay as they are: plain lines from here on.
+    if reporter.drawing.swap(false, Ordering::SeqCst) {
+        // indicatif leaves the cursor at the end of the last bar.
+        eprintln!();
+    }
     if let Some(e) = first_err.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);
     }
