@@ -10,6 +10,7 @@
 //! ```
 
 pub mod digest;
+pub mod rootfs;
 pub mod store;
 
 pub use digest::Digest;
