@@ -11,4 +11,5 @@ pub mod image;
 pub mod plan;
 pub mod run;
 pub mod runtime;
+pub mod state;
 pub mod storage;

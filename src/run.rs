@@ -10,6 +10,7 @@ use crate::cli::container::RunArgs;
 use crate::context::Context;
 use crate::error::{ExitError, EXIT_ENGINE};
 use crate::plan::{self, ContainerPlan, Env, ImageConfig, NetworkMode, SeccompMode};
+use crate::state::{ContainerRecord, State};
 use crate::storage::{rootfs, ImageRecord, Store};
 
 fn user_error(msg: impl Into<String>) -> anyhow::Error {
@@ -56,12 +57,30 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
         Some(n) => validate_name(n)?,
         None => plan::random_name(&id),
     };
-    let containers = store.root.join("containers");
-    std::fs::create_dir_all(&containers).with_context(|| format!("creating {}", containers.display()))?;
-    let _name_lock = claim_name(&containers, &name, &id)?;
-
     // 2. Id mapping (the engine namespace was entered by Context::new; nested mappings per --userns).
     let userns = UsernsMode::parse(args.userns.as_deref(), ctx)?;
+
+    // The record reserves the name (unique in the state store) before anything touches the system.
+    let state = State::open(&store.root)?;
+    let mut record = ContainerRecord {
+        id: id.clone(),
+        name: name.clone(),
+        image_id: image.id.to_string(),
+        image_name: args.image.clone(),
+        config: serde_json::Value::Null,
+        state: "created".into(),
+        pid: 0,
+        pid_start: 0,
+        monitor_pid: std::process::id() as i64,
+        exit_code: None,
+        created: crate::format::now_rfc3339(),
+        started: None,
+        finished: None,
+        restart_count: 0,
+    };
+    state.insert(&record)?;
+    let _lock = state.lock_container(&id)?;
+    let containers = store.root.join("containers");
 
     // 3. Storage: the container's rootfs. From here on, everything is undone by the guard.
     let mut guard = Cleanup {
@@ -69,6 +88,8 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
         bundle: ctx.run_dir.join("containers").join(&id),
         remove: args.rm,
         active: true,
+        state: &state,
+        id: id.clone(),
     };
     let forced = match ctx.global.storage_driver.as_deref() {
         Some(d) => Some(rootfs::Driver::parse(d)?),
@@ -161,11 +182,17 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
     };
     let spec = crate::runtime::spec::build(&plan)?;
     crate::runtime::spec::write(&guard.bundle, &spec)?;
-    write_record(&guard.container_dir, &plan, &image, &args.image)?;
+    record.config = container_config(&plan, &args);
+    record.state = "running".into();
+    record.started = Some(crate::format::now_rfc3339());
+    state.update(&record)?;
 
     // 6. Spawn under this process (the foreground monitor) and wait.
     let code = crate::runtime::run_bundle(ctx, &guard.bundle, &id, args.interactive)?;
-    update_record(&guard.container_dir, code);
+    record.state = "exited".into();
+    record.exit_code = Some(code as i64);
+    record.finished = Some(crate::format::now_rfc3339());
+    state.update(&record)?;
     guard.finish();
     Ok(code)
 }
@@ -249,35 +276,6 @@ fn validate_name(n: &str) -> Result<String> {
         bail!(user_error(format!("invalid container name {n:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")));
     }
     Ok(n.to_string())
-}
-
-/// Reserve a name for this container: `names/<name>` created with O_EXCL (atomic across processes).
-struct NameClaim(PathBuf);
-
-fn claim_name(containers: &Path, name: &str, id: &str) -> Result<NameClaim> {
-    let dir = containers.join("names");
-    std::fs::create_dir_all(&dir)?;
-    let p = dir.join(name);
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(&p) {
-        Ok(mut f) => {
-            use std::io::Write;
-            let _ = f.write_all(id.as_bytes());
-            Ok(NameClaim(p))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let other = std::fs::read_to_string(&p).unwrap_or_default();
-            bail!(user_error(format!(
-                "the container name {name:?} is already in use by {other}. You have to remove that container to be able to reuse that name"
-            )))
-        }
-        Err(e) => Err(e).with_context(|| format!("reserving the container name at {}", p.display())),
-    }
-}
-
-impl NameClaim {
-    fn release(&self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 /// `--userns`: how container ids relate to the engine namespace's.
@@ -444,41 +442,33 @@ fn etc_files(bundle: &Path, hostname: &str, name: &str, network: &NetworkMode) -
     Ok(mounts)
 }
 
-/// What `run` leaves of a container that was not `--rm`: enough for a later `rm`.
-fn write_record(dir: &Path, plan: &ContainerPlan, image: &ImageRecord, image_name: &str) -> Result<()> {
-    let rec = serde_json::json!({
-        "Id": plan.id,
-        "Name": plan.name,
-        "Image": image.id.to_string(),
-        "ImageName": image_name,
-        "Command": plan.args,
-        "Created": crate::format::now_rfc3339(),
-        "State": "running",
-    });
-    let p = dir.join("container.json");
-    std::fs::write(&p, serde_json::to_vec_pretty(&rec)?).with_context(|| format!("writing {}", p.display()))
-}
-
-fn update_record(dir: &Path, code: i32) {
-    let p = dir.join("container.json");
-    if let Ok(b) = std::fs::read(&p) {
-        if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&b) {
-            v["State"] = "exited".into();
-            v["ExitCode"] = code.into();
-            let _ = std::fs::write(&p, serde_json::to_vec_pretty(&v).unwrap_or_default());
-        }
-    }
+/// The configuration kept in the state store (what `inspect` shows and `start` needs).
+fn container_config(plan: &ContainerPlan, args: &RunArgs) -> serde_json::Value {
+    serde_json::json!({
+        "Cmd": plan.args,
+        "Env": plan.env,
+        "WorkingDir": plan.cwd,
+        "User": format!("{}:{}", plan.uid, plan.gid),
+        "Hostname": plan.hostname,
+        "Tty": plan.terminal,
+        "OpenStdin": args.interactive,
+        "AutoRemove": args.rm,
+        "Rootfs": plan.rootfs,
+        "Labels": args.label,
+    })
 }
 
 /// Undo what the pipeline did, on every exit path (errors, signals, normal exit). Idempotent.
-struct Cleanup {
+struct Cleanup<'a> {
     container_dir: PathBuf,
     bundle: PathBuf,
     remove: bool,
     active: bool,
+    state: &'a State,
+    id: String,
 }
 
-impl Cleanup {
+impl Cleanup<'_> {
     fn finish(&mut self) {
         if !self.active {
             return;
@@ -490,21 +480,14 @@ impl Cleanup {
             if let Err(e) = rootfs::remove(&self.container_dir) {
                 tracing::warn!("removing container storage: {e:#}");
             }
-            if let Some(containers) = self.container_dir.parent() {
-                if let Ok(names) = std::fs::read_dir(containers.join("names")) {
-                    let id = self.container_dir.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-                    for n in names.flatten() {
-                        if std::fs::read_to_string(n.path()).map(|s| s == id).unwrap_or(false) {
-                            NameClaim(n.path()).release();
-                        }
-                    }
-                }
+            if let Err(e) = self.state.remove(&self.id) {
+                tracing::warn!("removing container {} from the state store: {e:#}", self.id);
             }
         }
     }
 }
 
-impl Drop for Cleanup {
+impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         // An error before the container ran leaves nothing behind, --rm or not.
         if self.active {
