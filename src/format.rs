@@ -21,3 +21,10 @@ pub fn rfc3339(secs: i64) -> String {
     let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
+
+/// The current time with nanoseconds, as Podman's k8s-file logs write it (`2026-12-03T15:47:56.123456789+00:00`).
+pub fn now_rfc3339_nanos() -> String {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let base = rfc3339(d.as_secs() as i64);
+    format!("{}.{:09}+00:00", base.trim_end_matches('Z'), d.subsec_nanos())
+}

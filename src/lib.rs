@@ -8,6 +8,7 @@ pub mod context;
 pub mod error;
 pub mod format;
 pub mod image;
+pub mod monitor;
 pub mod plan;
 pub mod run;
 pub mod runtime;

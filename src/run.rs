@@ -4,11 +4,11 @@
 
 use anyhow::{bail, Context as _, Result};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
 
 use crate::cli::container::RunArgs;
 use crate::context::Context;
 use crate::error::{ExitError, EXIT_ENGINE};
+use crate::monitor;
 use crate::plan::{self, ContainerPlan, Env, ImageConfig, NetworkMode, SeccompMode};
 use crate::state::{ContainerRecord, State};
 use crate::storage::{rootfs, ImageRecord, Store};
@@ -183,16 +183,11 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
     let spec = crate::runtime::spec::build(&plan)?;
     crate::runtime::spec::write(&guard.bundle, &spec)?;
     record.config = container_config(&plan, &args);
-    record.state = "running".into();
-    record.started = Some(crate::format::now_rfc3339());
     state.update(&record)?;
 
     // 6. Spawn under this process (the foreground monitor) and wait.
-    let code = crate::runtime::run_bundle(ctx, &guard.bundle, &id, args.interactive)?;
-    record.state = "exited".into();
-    record.exit_code = Some(code as i64);
-    record.finished = Some(crate::format::now_rfc3339());
-    state.update(&record)?;
+    let io = monitor::Stdio3::Inherit { interactive: args.interactive };
+    let code = monitor::supervise(ctx, &state, &mut record, &guard.bundle, io)?;
     guard.finish();
     Ok(code)
 }
@@ -493,30 +488,6 @@ impl Drop for Cleanup<'_> {
         if self.active {
             self.remove = true;
             self.finish();
-        }
-    }
-}
-
-/// The pid of the runtime process, for forwarding signals the engine receives.
-pub static CHILD_PID: AtomicI32 = AtomicI32::new(0);
-
-extern "C" fn forward_signal(sig: libc::c_int) {
-    let pid = CHILD_PID.load(Ordering::SeqCst);
-    if pid > 0 {
-        // SAFETY: kill(2) is async-signal-safe.
-        unsafe {
-            libc::kill(pid, sig);
-        }
-    }
-}
-
-/// While a container runs in the foreground, the engine forwards these signals to it instead of dying
-/// (so cleanup and `--rm` always happen).
-pub fn forward_signals() {
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2] {
-        // SAFETY: installing a handler that only calls kill(2); it is reset to default on exec.
-        unsafe {
-            libc::signal(sig, forward_signal as usize);
         }
     }
 }

@@ -36,7 +36,7 @@ fn state_root(ctx: &Context, rt: &Path) -> PathBuf {
 }
 
 /// `RUNTIME --root STATE run --bundle BUNDLE ID`: create, start and wait, like Podman's foreground run.
-pub fn run_command(ctx: &Context, rt: &str, bundle: &Path, id: &str) -> Result<Command> {
+pub fn run_command(ctx: &Context, rt: &str, bundle: &Path, id: &str, pid_file: &Path) -> Result<Command> {
     let bin = locate(rt)?;
     let mut c = Command::new(&bin);
     c.arg("--root").arg(state_root(ctx, &bin));
@@ -44,7 +44,7 @@ pub fn run_command(ctx: &Context, rt: &str, bundle: &Path, id: &str) -> Result<C
         // Cgroups are touched only when the container asks for limits.
         c.arg("--cgroup-manager=disabled");
     }
-    c.arg("run").arg("--bundle").arg(bundle).arg(id);
+    c.arg("run").arg("--bundle").arg(bundle).arg("--pid-file").arg(pid_file).arg(id);
     Ok(c)
 }
 
