@@ -28,3 +28,75 @@ pub fn now_rfc3339_nanos() -> String {
     let base = rfc3339(d.as_secs() as i64);
     format!("{}.{:09}+00:00", base.trim_end_matches('Z'), d.subsec_nanos())
 }
+
+/// `YYYY-MM-DDTHH:MM:SS[.frac](Z|+00:00|±HH:MM)` → Unix seconds.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 19 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut rest = &s[19..];
+    if let Some(r) = rest.strip_prefix('.') {
+        rest = r.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let offset = match rest {
+        "" | "Z" => 0,
+        _ => {
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            let hh: i64 = rest.get(1..3)?.parse().ok()?;
+            let mm: i64 = rest.get(4..6)?.parse().ok()?;
+            sign * (hh * 3600 + mm * 60)
+        }
+    };
+    // days from civil (inverse of rfc3339 above)
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + se - offset)
+}
+
+/// Podman's "human" durations: "Less than a second", "5 seconds", "About a minute", "3 hours", ...
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0 => "Less than a second".into(),
+        1 => "1 second".into(),
+        2..=59 => format!("{s} seconds"),
+        60..=119 => "About a minute".into(),
+        120..=3599 => format!("{} minutes", s / 60),
+        3600..=7199 => "About an hour".into(),
+        7200..=172_799 => format!("{} hours", s / 3600),
+        172_800..=1_209_599 => format!("{} days", s / 86_400),
+        1_209_600..=5_183_999 => format!("{} weeks", s / 604_800),
+        5_184_000..=63_071_999 => format!("{} months", s / 2_592_000),
+        _ => format!("{} years", s / 31_536_000),
+    }
+}
+
+/// Seconds since an RFC 3339 time (0 when it cannot be parsed).
+pub fn seconds_since(t: &str) -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    parse_rfc3339(t).map(|x| now - x).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_round_trips() {
+        for t in [0i64, 951_782_400, 1_704_067_200, 1_796_310_000] {
+            assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+        }
+        assert_eq!(parse_rfc3339("2024-01-01T00:00:00.123456789+00:00"), Some(1_704_067_200));
+        assert_eq!(parse_rfc3339("2024-01-01T01:00:00+01:00"), Some(1_704_067_200));
+        assert_eq!(human_duration(5), "5 seconds");
+        assert_eq!(human_duration(7300), "2 hours");
+    }
+}

@@ -4,6 +4,7 @@
 //! runtime spec → spawn under a monitor. Root mode is the same pipeline with an identity mapping.
 
 pub mod cli;
+pub mod container;
 pub mod context;
 pub mod error;
 pub mod format;
