@@ -100,3 +100,81 @@ mod time_tests {
         assert_eq!(human_duration(7300), "2 hours");
     }
 }
+
+/// Columns separated by at least two spaces... Podman aligns with tabwriter (padding 2).
+pub fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+    let mut widths = vec![0; cols];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            line.push_str(c);
+            if i + 1 < r.len() {
+                line.push_str(&" ".repeat(widths[i] - c.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Render a Go template over a JSON value: `{{.Field}}`, `{{.A.B}}`, `{{json .X}}`, `{{"\n"}}`, with a
+/// `table ` prefix dropped, and `\t` and `\n` escapes honoured.
+pub fn render_simple(tpl: &str, v: &serde_json::Value) -> String {
+    let tpl = tpl.strip_prefix("table ").unwrap_or(tpl).replace("\\t", "\t").replace("\\n", "\n");
+    let mut out = String::new();
+    let mut rest = tpl.as_str();
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let expr = rest[start + 2..start + end].trim();
+        out.push_str(&eval_expr(expr, v));
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn eval_expr(expr: &str, v: &serde_json::Value) -> String {
+    if let Some(lit) = expr.strip_prefix('"').and_then(|e| e.strip_suffix('"')) {
+        return lit.replace("\\n", "\n").replace("\\t", "\t");
+    }
+    let (json, path) = match expr.strip_prefix("json ") {
+        Some(p) => (true, p.trim()),
+        None => (false, expr),
+    };
+    let mut cur = v;
+    for part in path.trim_start_matches('.').split('.').filter(|p| !p.is_empty()) {
+        cur = match cur.get(part) {
+            Some(x) => x,
+            None => &serde_json::Value::Null,
+        };
+    }
+    if json {
+        return cur.to_string();
+    }
+    go_value(cur)
+}
+
+/// A JSON value printed the way Go's text/template prints the Go value it came from.
+pub fn go_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "<no value>".into(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(a) => format!("[{}]", a.iter().map(go_value).collect::<Vec<_>>().join(" ")),
+        serde_json::Value::Object(m) => {
+            format!("map[{}]", m.iter().map(|(k, x)| format!("{k}:{}", go_value(x))).collect::<Vec<_>>().join(" "))
+        }
+        other => other.to_string(),
+    }
+}

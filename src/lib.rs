@@ -9,6 +9,7 @@ pub mod context;
 pub mod error;
 pub mod format;
 pub mod image;
+pub mod logs;
 pub mod monitor;
 pub mod plan;
 pub mod run;

@@ -43,7 +43,7 @@ fn forward_signals() {
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2] {
         // SAFETY: the handler only calls kill(2); exec resets it to the default in children.
         unsafe {
-            libc::signal(sig, forward_signal as usize);
+            libc::signal(sig, forward_signal as *const () as usize);
         }
     }
 }

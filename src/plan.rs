@@ -115,9 +115,6 @@ impl ImageConfig {
     pub fn parse(bytes: &[u8]) -> Result<ImageConfig> {
         serde_json::from_slice(bytes).context("parsing the image config")
     }
-    fn run(&self) -> ImageRunConfig {
-        self.config.clone().unwrap_or_default()
-    }
 }
 
 /// The PATH a container gets when its image sets none (Podman's default).

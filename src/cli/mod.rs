@@ -76,6 +76,18 @@ pub enum Command {
     // --- containers ---
     /// Run a command in a new container
     Run(container::RunArgs),
+    /// List containers
+    Ps(container::PsArgs),
+    /// Stop one or more containers
+    Stop(container::StopArgs),
+    /// Kill one or more running containers with a specific signal
+    Kill(container::KillArgs),
+    /// Remove one or more containers
+    Rm(container::RmArgs),
+    /// Block on one or more containers
+    Wait(container::WaitArgs),
+    /// Fetch the logs of one or more containers
+    Logs(container::LogsArgs),
     /// Display the configuration of an object (image or container)
     Inspect(image::InspectArgs),
 
@@ -101,7 +113,13 @@ impl Command {
     /// metadata or talk to a registry never fail for the lack of one.
     pub fn needs_userns(&self) -> bool {
         match self {
-            Command::Pull(_) | Command::Run(_) | Command::Unshare(_) | Command::Rmi(_) => true,
+            Command::Pull(_)
+            | Command::Run(_)
+            | Command::Unshare(_)
+            | Command::Rmi(_)
+            | Command::Stop(_)
+            | Command::Kill(_)
+            | Command::Rm(_) => true,
             Command::Image(c) => c.needs_userns(),
             _ => false,
         }
@@ -145,6 +163,12 @@ pub fn main() -> i32 {
         Command::History(a) => image::history(&ctx, a),
         Command::Image(c) => image::image(&ctx, c),
         Command::Run(a) => container::run(&ctx, a),
+        Command::Ps(a) => container::ps(&ctx, a),
+        Command::Stop(a) => container::stop(&ctx, a),
+        Command::Kill(a) => container::kill(&ctx, a),
+        Command::Rm(a) => container::rm(&ctx, a),
+        Command::Wait(a) => container::wait(&ctx, a),
+        Command::Logs(a) => container::logs(&ctx, a),
         Command::Inspect(a) => image::inspect(&ctx, a),
         Command::Info(a) => system::info(&ctx, a),
         Command::Version(a) => system::version(&ctx, a),
