@@ -140,6 +140,13 @@ pub fn stop(ctx: &Context, state: &State, rec: &ContainerRecord, timeout: u64) -
     if !is_running(&rec) {
         return Ok(rec);
     }
+    // The monitor must not restart a container the user stopped.
+    {
+        let _lock = state.lock_container(&rec.id)?;
+        let mut fresh = state.get(&rec.id)?;
+        fresh.config["StoppedByUser"] = true.into();
+        state.update(&fresh)?;
+    }
     let sig = rec.config["StopSignal"].as_str().map(parse_signal).transpose()?.unwrap_or(nix::sys::signal::Signal::SIGTERM);
     let _ = kill(&rec, sig);
     let deadline = Instant::now() + Duration::from_secs(timeout);
@@ -150,11 +157,7 @@ pub fn stop(ctx: &Context, state: &State, rec: &ContainerRecord, timeout: u64) -
         tracing::debug!("container {}: still running {timeout}s after {sig}; sending SIGKILL", rec.name);
         let _ = kill(&rec, nix::sys::signal::Signal::SIGKILL);
     }
-    let mut rec = wait_exited(ctx, state, &rec.id, Some(Duration::from_secs(10)))?;
-    if rec.state == "exited" {
-        rec.state = "exited".into();
-    }
-    Ok(rec)
+    wait_exited(ctx, state, &rec.id, Some(Duration::from_secs(10)))
 }
 
 /// `rm`: refuses a running container unless `force` (then kills it first).

@@ -51,6 +51,21 @@ fn forward_signals() {
 /// Run the container whose bundle is ready, record it as running with its pid, wait, record the exit.
 /// Returns the container's exit code (128+N when killed by signal N).
 pub fn supervise(ctx: &Context, state: &State, rec: &mut ContainerRecord, bundle: &Path, io: Stdio3) -> Result<i32> {
+    supervise_notify(ctx, state, rec, bundle, io, &mut |_| {})
+}
+
+/// What `started` is told: the container runs, or (exit code, message) when it never got that far.
+pub type Started = std::result::Result<(), (i32, String)>;
+
+/// [`supervise`], calling `started` once the container's process runs (or failed to).
+pub fn supervise_notify(
+    ctx: &Context,
+    state: &State,
+    rec: &mut ContainerRecord,
+    bundle: &Path,
+    io: Stdio3,
+    started: &mut dyn FnMut(Started),
+) -> Result<i32> {
     let pid_file = bundle.join("pid");
     let _ = std::fs::remove_file(&pid_file);
     let mut cmd = crate::runtime::command(ctx, bundle, &rec.id, &pid_file)?;
@@ -78,6 +93,9 @@ pub fn supervise(ctx: &Context, state: &State, rec: &mut ContainerRecord, bundle
     rec.finished = None;
     rec.exit_code = None;
     state.update(rec)?;
+    if pid.is_some() {
+        started(Ok(()));
+    }
 
     if let Stdio3::Log(path) = &io {
         if let Err(e) = pump_logs(&mut child, path) {
@@ -94,6 +112,9 @@ pub fn supervise(ctx: &Context, state: &State, rec: &mut ContainerRecord, bundle
     CHILD_PID.store(0, Ordering::SeqCst);
     crate::runtime::after_exit(ctx, &rec.id);
     let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    if pid.is_none() {
+        started(Err((code, format!("container {} failed to start: see `warren logs {}`", rec.name, rec.name))));
+    }
     rec.state = "exited".into();
     rec.exit_code = Some(code as i64);
     rec.finished = Some(crate::format::now_rfc3339());

@@ -1,10 +1,11 @@
 //! The container plan: CLI options + image config → what the container is, with no side effects.
 //! The runtime spec ([`crate::runtime::spec`]) is generated from it.
 
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// A mount the user asked for (`-v`, `--mount`, `--tmpfs`) or the engine adds (/etc/hosts ...).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountPlan {
     /// Path inside the container.
     pub destination: String,
@@ -16,7 +17,7 @@ pub struct MountPlan {
     pub options: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum NetworkMode {
     /// A new network namespace with only `lo`.
     #[default]
@@ -25,7 +26,7 @@ pub enum NetworkMode {
     Host,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum SeccompMode {
     /// Podman's default profile, where the kernel allows it.
     #[default]
@@ -36,7 +37,7 @@ pub enum SeccompMode {
 }
 
 /// Everything the runtime spec needs, decided before anything touches the system.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ContainerPlan {
     /// 64 hex digits.
     pub id: String,
@@ -64,7 +65,9 @@ pub struct ContainerPlan {
     pub network: NetworkMode,
     /// For a nested user namespace (`--userns=keep-id`): (uid map, gid map) from the engine namespace's
     /// ids into the container's. Empty: the container shares the engine's user namespace.
+    #[serde(with = "idmap_serde")]
     pub uid_mappings: Vec<userns::IdMapEntry>,
+    #[serde(with = "idmap_serde")]
     pub gid_mappings: Vec<userns::IdMapEntry>,
     /// Run a tiny init as PID 1 that forwards signals and reaps zombies.
     pub init: bool,
@@ -74,8 +77,21 @@ pub struct ContainerPlan {
     pub pids_limit: Option<i64>,
 }
 
+/// Id mappings as `[[container, host, size], ...]` in the stored plan.
+mod idmap_serde {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[userns::IdMapEntry], s: S) -> Result<S::Ok, S::Error> {
+        v.iter().map(|e| [e.container, e.host, e.size]).collect::<Vec<_>>().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<userns::IdMapEntry>, D::Error> {
+        let v = Vec::<[u32; 3]>::deserialize(d)?;
+        Ok(v.into_iter().map(|[container, host, size]| userns::IdMapEntry { container, host, size }).collect())
+    }
+}
+
 use anyhow::{bail, Context as _, Result};
-use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -9,6 +9,7 @@ use crate::cli::container::RunArgs;
 use crate::context::Context;
 use crate::error::{ExitError, EXIT_ENGINE};
 use crate::monitor;
+use crate::container;
 use crate::plan::{self, ContainerPlan, Env, ImageConfig, NetworkMode, SeccompMode};
 use crate::state::{ContainerRecord, State};
 use crate::storage::{rootfs, ImageRecord, Store};
@@ -17,13 +18,29 @@ fn user_error(msg: impl Into<String>) -> anyhow::Error {
     ExitError::new(EXIT_ENGINE, msg).into()
 }
 
+/// `warren run`: create the container, then start it in the foreground (this process is its monitor)
+/// or under a detached monitor (`-d`).
 pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
-    if args.detach {
-        bail!(user_error("run --detach is not supported yet: run in the foreground (containers that outlive the command are being built)"));
-    }
-    // 1. Resolve the image (implicit pull) and the options that need no filesystem.
     let store = Store::open(ctx)?;
-    let image = resolve_image(ctx, &store, &args)?;
+    let state = State::open(&store.root)?;
+    let (mut record, plan) = create(ctx, &store, &state, &args)?;
+    if args.detach {
+        start_detached(ctx, &state, &record)?;
+        println!("{}", record.id);
+        return Ok(0);
+    }
+    start_foreground(ctx, &state, &mut record, &plan, args.interactive)
+}
+
+/// `warren create`: stages 1–5 of the pipeline; the container is recorded as "created" with its rootfs
+/// ready. Nothing is left behind if any stage fails.
+pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Result<(ContainerRecord, ContainerPlan)> {
+    if args.rm && args.restart.as_deref().is_some_and(|r| r != "no") {
+        bail!(user_error("the --rm option conflicts with --restart"));
+    }
+    let restart = RestartPolicy::parse(args.restart.as_deref().unwrap_or("no"))?;
+    // 1. Resolve the image (implicit pull) and the options that need no filesystem.
+    let image = resolve_image(ctx, store, args)?;
     let config = ImageConfig::parse(&store.image_config(&image.id)?)?;
     let run_cfg = config.config.clone().unwrap_or_default();
     let args_line = plan::command_line(&run_cfg, args.entrypoint.as_deref(), &args.command)?;
@@ -50,7 +67,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
     }
     let seccomp = security_opts(&args.security_opt)?;
     let capabilities = crate::runtime::spec::capabilities(&args.cap_add, &args.cap_drop, args.privileged)?;
-    let limits = resource_limits(ctx, &args)?;
+    let limits = resource_limits(ctx, args)?;
 
     let id = plan::new_id();
     let name = match &args.name {
@@ -61,7 +78,6 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
     let userns = UsernsMode::parse(args.userns.as_deref(), ctx)?;
 
     // The record reserves the name (unique in the state store) before anything touches the system.
-    let state = State::open(&store.root)?;
     let mut record = ContainerRecord {
         id: id.clone(),
         name: name.clone(),
@@ -80,22 +96,15 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
     };
     state.insert(&record)?;
     let _lock = state.lock_container(&id)?;
-    let containers = store.root.join("containers");
 
-    // 3. Storage: the container's rootfs. From here on, everything is undone by the guard.
-    let mut guard = Cleanup {
-        container_dir: containers.join(&id),
-        bundle: ctx.run_dir.join("containers").join(&id),
-        remove: args.rm,
-        active: true,
-        state: &state,
-        id: id.clone(),
-    };
+    // 3. Storage: the container's rootfs. Until the end of create, a failure undoes everything.
+    let mut guard = CreateGuard { ctx, state, record: Some(record.clone()) };
+    let container_dir = container::storage_dir(ctx, &id);
     let forced = match ctx.global.storage_driver.as_deref() {
         Some(d) => Some(rootfs::Driver::parse(d)?),
         None => None,
     };
-    let rootfs = rootfs::create(&store, &image.layers, &guard.container_dir, forced, ctx.rootless)?;
+    let rootfs = rootfs::create(store, &image.layers, &container_dir, forced, ctx.rootless)?;
     tracing::debug!("container {name}: storage driver {} ({})", rootfs.driver.name(), rootfs.reason);
 
     // The user and home come from the container's own /etc/passwd.
@@ -148,9 +157,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
     }
     ensure_dir_in_rootfs(&rootfs.merged, &cwd)?;
 
-    // 4. Network: none or host; the resolution files are generated per container.
-    std::fs::create_dir_all(&guard.bundle).with_context(|| format!("creating {}", guard.bundle.display()))?;
-    mounts.extend(etc_files(&guard.bundle, &hostname, &name, &network)?);
+    // 4. Network: none or host (the resolution files are generated when the container starts).
 
     // 5. Runtime spec.
     let plan = ContainerPlan {
@@ -180,16 +187,218 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32> {
         cpu_quota: limits.1,
         pids_limit: limits.2,
     };
-    let spec = crate::runtime::spec::build(&plan)?;
-    crate::runtime::spec::write(&guard.bundle, &spec)?;
-    record.config = container_config(&plan, &args);
+    // 5. The runtime spec is generated from the plan each time the container starts; check it now.
+    crate::runtime::spec::build(&plan)?;
+    record.config = container_config(&plan, args, &image, rootfs.driver, &restart, &run_cfg);
     state.update(&record)?;
+    guard.record = None;
+    Ok((record, plan))
+}
 
-    // 6. Spawn under this process (the foreground monitor) and wait.
-    let io = monitor::Stdio3::Inherit { interactive: args.interactive };
-    let code = monitor::supervise(ctx, &state, &mut record, &guard.bundle, io)?;
-    guard.finish();
-    Ok(code)
+/// The stored plan of a container.
+pub fn stored_plan(rec: &ContainerRecord) -> Result<ContainerPlan> {
+    serde_json::from_value(rec.config["Plan"].clone())
+        .with_context(|| format!("container {} has no usable stored configuration", rec.name))
+}
+
+/// Make the container's rootfs and bundle ready: remount the rootfs when it is not mounted (after a
+/// reboot or when the engine namespace was recreated), generate /etc files and config.json.
+fn prepare(ctx: &Context, rec: &ContainerRecord, plan: &ContainerPlan) -> Result<std::path::PathBuf> {
+    let dir = container::storage_dir(ctx, &rec.id);
+    let driver = rec.config["Driver"].as_str().map(rootfs::Driver::parse).transpose()?;
+    if driver != Some(rootfs::Driver::Vfs) && !is_mountpoint(&dir.join("merged")) {
+        let store = Store::open(ctx)?;
+        let layers: Vec<crate::storage::Digest> = serde_json::from_value(rec.config["Layers"].clone()).unwrap_or_default();
+        rootfs::create(&store, &layers, &dir, driver, ctx.rootless)?;
+    }
+    let bundle = container::bundle_dir(ctx, &rec.id);
+    std::fs::create_dir_all(&bundle).with_context(|| format!("creating {}", bundle.display()))?;
+    let mut plan = plan.clone();
+    plan.mounts.extend(etc_files(&bundle, &plan.hostname, &plan.name, &plan.network)?);
+    let spec = crate::runtime::spec::build(&plan)?;
+    crate::runtime::spec::write(&bundle, &spec)?;
+    Ok(bundle)
+}
+
+fn is_mountpoint(p: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(p), p.parent().map(std::fs::metadata)) {
+        (Ok(a), Some(Ok(b))) => a.dev() != b.dev(),
+        _ => false,
+    }
+}
+
+/// Start a created (or exited) container with this process as its monitor, wait, clean up.
+pub fn start_foreground(
+    ctx: &Context,
+    state: &State,
+    rec: &mut ContainerRecord,
+    plan: &ContainerPlan,
+    interactive: bool,
+) -> Result<i32> {
+    let _lock = state.lock_container(&rec.id)?;
+    let result = prepare(ctx, rec, plan).and_then(|bundle| {
+        rec.monitor_pid = std::process::id() as i64;
+        let io = monitor::Stdio3::Inherit { interactive };
+        monitor::supervise(ctx, state, rec, &bundle, io)
+    });
+    if result.is_err() && rec.state != "exited" {
+        rec.state = "exited".into();
+        rec.exit_code = Some(EXIT_ENGINE as i64);
+        let _ = state.update(rec);
+    }
+    container::cleanup(ctx, state, rec, container::auto_remove(rec))?;
+    result
+}
+
+/// Start a container under a detached monitor process (`warren __monitor ID`) and return once the
+/// container's process runs (or failed to start).
+pub fn start_detached(ctx: &Context, state: &State, rec: &ContainerRecord) -> Result<()> {
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    let (r, w): (OwnedFd, OwnedFd) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("creating a pipe")?;
+    let mut cmd = std::process::Command::new("/proc/self/exe");
+    cmd.arg("--root").arg(&ctx.storage_root).arg("--runroot").arg(&ctx.run_dir);
+    cmd.arg("--log-level").arg(&ctx.global.log_level);
+    if let Some(rt) = &ctx.global.runtime {
+        cmd.arg("--runtime").arg(rt);
+    }
+    if let Some(d) = &ctx.global.storage_driver {
+        cmd.arg("--storage-driver").arg(d);
+    }
+    cmd.arg("__monitor").arg(&rec.id);
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    let wfd = w.as_raw_fd();
+    // SAFETY: only async-signal-safe calls (setsid, dup2) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setsid();
+            if libc::dup2(wfd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    tracing::debug!("starting the monitor: {cmd:?}");
+    let mut child = cmd.spawn().context("starting the container monitor")?;
+    drop(w);
+    let mut msg = String::new();
+    std::fs::File::from(r).read_to_string(&mut msg).context("waiting for the container monitor")?;
+    // The monitor stays; reap it here only if it already exited (it reports through the pipe).
+    let _ = child.try_wait();
+    let msg = msg.trim();
+    if msg == "ok" {
+        return Ok(());
+    }
+    let rec = state.get(&rec.id).unwrap_or_else(|_| rec.clone());
+    if msg.is_empty() {
+        bail!("the monitor of container {} exited before the container started: see --log-level=debug", rec.name);
+    }
+    let code = msg.strip_prefix("exit ").and_then(|c| c.split_once(' ')).and_then(|(c, _)| c.parse::<i32>().ok());
+    let text = msg.strip_prefix("exit ").and_then(|c| c.split_once(' ')).map(|(_, m)| m).unwrap_or(msg);
+    Err(ExitError::new(code.unwrap_or(EXIT_ENGINE), text.to_string()).into())
+}
+
+/// Body of `warren __monitor ID`: supervise a detached container until it exits for good (restart
+/// policy), writing its log, then clean up.
+pub fn monitor_main(ctx: &Context, id: &str) -> Result<i32> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    let _ = nix::sys::prctl::set_name(c"warren-monitor");
+    // SAFETY: fd 3 was set up by start_detached as the write end of the readiness pipe.
+    let mut ready = Some(unsafe { std::fs::File::from_raw_fd(3) });
+    let state = State::open(&ctx.storage_root)?;
+    let mut rec = state.get(id)?;
+    let plan = stored_plan(&rec)?;
+    let restart = RestartPolicy::from_config(&rec.config);
+    loop {
+        let lock = state.lock_container(&rec.id)?;
+        let log = container::log_path(ctx, &rec.id);
+        if let Some(p) = log.parent() {
+            std::fs::create_dir_all(p)?;
+        }
+        let result = prepare(ctx, &rec, &plan).and_then(|bundle| {
+            rec.monitor_pid = std::process::id() as i64;
+            let r = monitor::supervise_notify(ctx, &state, &mut rec, &bundle, monitor::Stdio3::Log(log), &mut |started| {
+                if let Some(mut f) = ready.take() {
+                    let _ = match started {
+                        Ok(()) => writeln!(f, "ok"),
+                        Err((code, m)) => writeln!(f, "exit {code} {m}"),
+                    };
+                }
+            });
+            drop(lock);
+            r
+        });
+        let code = match result {
+            Ok(c) => c,
+            Err(e) => {
+                if let Some(mut f) = ready.take() {
+                    let _ = writeln!(f, "exit {} {e:#}", crate::error::exit_code_of(&e));
+                }
+                rec.state = "exited".into();
+                rec.exit_code = Some(EXIT_ENGINE as i64);
+                let _ = state.update(&rec);
+                EXIT_ENGINE
+            }
+        };
+        let fresh = state.lookup(&rec.id)?;
+        let Some(fresh) = fresh else { return Ok(code) };
+        rec = fresh;
+        let stopped_by_user = rec.config["StoppedByUser"].as_bool().unwrap_or(false);
+        if !stopped_by_user && restart.should_restart(code, rec.restart_count) {
+            container::cleanup(ctx, &state, &rec, false)?;
+            rec.restart_count += 1;
+            state.update(&rec)?;
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            continue;
+        }
+        container::cleanup(ctx, &state, &rec, container::auto_remove(&rec))?;
+        return Ok(code);
+    }
+}
+
+/// `--restart`: no, on-failure[:N], always, unless-stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartPolicy {
+    pub name: String,
+    pub max_retries: Option<i64>,
+}
+
+impl RestartPolicy {
+    pub fn parse(s: &str) -> Result<RestartPolicy> {
+        let (name, n) = s.split_once(':').unwrap_or((s, ""));
+        match name {
+            "no" | "always" | "unless-stopped" | "on-failure" => {}
+            _ => bail!(user_error(format!(
+                "invalid restart policy {s:?}: expected no, on-failure[:max-retries], always, unless-stopped"
+            ))),
+        }
+        let max_retries = if n.is_empty() {
+            None
+        } else if name == "on-failure" {
+            Some(n.parse().map_err(|_| user_error(format!("invalid restart policy {s:?}: {n:?} is not a number")))?)
+        } else {
+            bail!(user_error(format!("invalid restart policy {s:?}: only on-failure takes a retry count")));
+        };
+        Ok(RestartPolicy { name: name.to_string(), max_retries })
+    }
+
+    fn from_config(c: &serde_json::Value) -> RestartPolicy {
+        RestartPolicy {
+            name: c["RestartPolicy"]["Name"].as_str().unwrap_or("no").to_string(),
+            max_retries: c["RestartPolicy"]["MaximumRetryCount"].as_i64().filter(|n| *n > 0),
+        }
+    }
+
+    fn should_restart(&self, code: i32, restarts: i64) -> bool {
+        match self.name.as_str() {
+            "always" | "unless-stopped" => true,
+            "on-failure" => code != 0 && self.max_retries.is_none_or(|m| restarts < m),
+            _ => false,
+        }
+    }
 }
 
 /// `--pull` policy and the implicit pull.
@@ -438,56 +647,47 @@ fn etc_files(bundle: &Path, hostname: &str, name: &str, network: &NetworkMode) -
 }
 
 /// The configuration kept in the state store (what `inspect` shows and `start` needs).
-fn container_config(plan: &ContainerPlan, args: &RunArgs) -> serde_json::Value {
+fn container_config(
+    plan: &ContainerPlan,
+    args: &RunArgs,
+    image: &ImageRecord,
+    driver: rootfs::Driver,
+    restart: &RestartPolicy,
+    image_cfg: &plan::ImageRunConfig,
+) -> serde_json::Value {
     serde_json::json!({
+        "Plan": plan,
         "Cmd": plan.args,
         "Env": plan.env,
         "WorkingDir": plan.cwd,
-        "User": format!("{}:{}", plan.uid, plan.gid),
+        "User": args.user.clone().unwrap_or_default(),
         "Hostname": plan.hostname,
         "Tty": plan.terminal,
         "OpenStdin": args.interactive,
         "AutoRemove": args.rm,
-        "Rootfs": plan.rootfs,
         "Labels": args.label,
+        "StopSignal": args.stop_signal.clone().or(image_cfg.stop_signal.clone()),
+        "StopTimeout": args.stop_timeout,
+        "RestartPolicy": {"Name": restart.name, "MaximumRetryCount": restart.max_retries.unwrap_or(0)},
+        "Layers": image.layers,
+        "Driver": driver.name(),
+        "LogDriver": args.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
     })
 }
 
-/// Undo what the pipeline did, on every exit path (errors, signals, normal exit). Idempotent.
-struct Cleanup<'a> {
-    container_dir: PathBuf,
-    bundle: PathBuf,
-    remove: bool,
-    active: bool,
+/// Undo a half-done `create`: nothing of a container that failed to be created stays behind.
+struct CreateGuard<'a> {
+    ctx: &'a Context,
     state: &'a State,
-    id: String,
+    record: Option<ContainerRecord>,
 }
 
-impl Cleanup<'_> {
-    fn finish(&mut self) {
-        if !self.active {
-            return;
-        }
-        self.active = false;
-        rootfs::unmount(&self.container_dir.join("merged"));
-        let _ = std::fs::remove_dir_all(&self.bundle);
-        if self.remove {
-            if let Err(e) = rootfs::remove(&self.container_dir) {
-                tracing::warn!("removing container storage: {e:#}");
-            }
-            if let Err(e) = self.state.remove(&self.id) {
-                tracing::warn!("removing container {} from the state store: {e:#}", self.id);
-            }
-        }
-    }
-}
-
-impl Drop for Cleanup<'_> {
+impl Drop for CreateGuard<'_> {
     fn drop(&mut self) {
-        // An error before the container ran leaves nothing behind, --rm or not.
-        if self.active {
-            self.remove = true;
-            self.finish();
+        if let Some(rec) = self.record.take() {
+            if let Err(e) = container::cleanup(self.ctx, self.state, &rec, true) {
+                tracing::warn!("{e:#}");
+            }
         }
     }
 }

@@ -114,6 +114,21 @@ pub struct RunArgs {
     pub authfile: Option<PathBuf>,
     #[arg(long)]
     pub creds: Option<String>,
+    /// Restart policy to follow when containers exit: no, on-failure[:max-retries], always, unless-stopped
+    #[arg(long)]
+    pub restart: Option<String>,
+    /// Signal to stop a container (default: the image's StopSignal, else SIGTERM)
+    #[arg(long)]
+    pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long)]
+    pub stop_timeout: Option<u64>,
+    /// Logging driver for the container: k8s-file, json-file, none, passthrough
+    #[arg(long)]
+    pub log_driver: Option<String>,
+    /// Logging driver options (max-size=...)
+    #[arg(long)]
+    pub log_opt: Vec<String>,
     /// Add a label to the container (KEY=VALUE)
     #[arg(short, long)]
     pub label: Vec<String>,
@@ -466,6 +481,81 @@ pub fn logs(ctx: &Context, args: LogsArgs) -> Result<i32> {
     for rec in &recs {
         let prefix = if show_names { Some(rec.name.as_str()) } else { None };
         crate::logs::print(ctx, &state, rec, prefix, &opts)?;
+    }
+    Ok(0)
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct StartArgs {
+    pub containers: Vec<String>,
+    /// Attach container's STDOUT and STDERR
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Start all containers regardless of their state or configuration
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct RestartArgs {
+    pub containers: Vec<String>,
+    #[arg(short, long)]
+    pub all: bool,
+    /// Seconds to wait for stop before killing the container
+    #[arg(short = 't', long = "time", default_value_t = 10)]
+    pub time: u64,
+}
+
+pub fn create(ctx: &Context, args: RunArgs) -> Result<i32> {
+    let store = crate::storage::Store::open(ctx)?;
+    let state = State::open(&store.root)?;
+    let (rec, _) = crate::run::create(ctx, &store, &state, &args)?;
+    println!("{}", rec.id);
+    Ok(0)
+}
+
+/// Clear the "stopped by the user" mark before a (re)start.
+fn mark_started(state: &State, id: &str) -> Result<crate::state::ContainerRecord> {
+    let mut rec = state.get(id)?;
+    rec.config["StoppedByUser"] = false.into();
+    state.update(&rec)?;
+    Ok(rec)
+}
+
+pub fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
+    let state = State::open(&ctx.storage_root)?;
+    let names = targets(&state, &args.containers, args.all)?;
+    if args.attach && names.len() > 1 {
+        bail!(ExitError::new(EXIT_ENGINE, "you cannot start and attach multiple containers at once"));
+    }
+    for n in names {
+        let rec = container::refresh(ctx, &state, state.get(&n)?)?;
+        if container::is_running(&rec) {
+            println!("{n}");
+            continue;
+        }
+        let mut rec = mark_started(&state, &rec.id)?;
+        if args.attach {
+            let plan = crate::run::stored_plan(&rec)?;
+            return crate::run::start_foreground(ctx, &state, &mut rec, &plan, args.interactive);
+        }
+        crate::run::start_detached(ctx, &state, &rec)?;
+        println!("{n}");
+    }
+    Ok(0)
+}
+
+pub fn restart(ctx: &Context, args: RestartArgs) -> Result<i32> {
+    let state = State::open(&ctx.storage_root)?;
+    for n in targets(&state, &args.containers, args.all)? {
+        let rec = state.get(&n)?;
+        container::stop(ctx, &state, &rec, args.time)?;
+        let rec = mark_started(&state, &rec.id)?;
+        crate::run::start_detached(ctx, &state, &rec)?;
+        println!("{}", rec.id);
     }
     Ok(0)
 }

@@ -76,6 +76,12 @@ pub enum Command {
     // --- containers ---
     /// Run a command in a new container
     Run(container::RunArgs),
+    /// Create but do not start a container
+    Create(container::RunArgs),
+    /// Start one or more containers
+    Start(container::StartArgs),
+    /// Restart one or more containers
+    Restart(container::RestartArgs),
     /// List containers
     Ps(container::PsArgs),
     /// Stop one or more containers
@@ -103,6 +109,9 @@ pub enum Command {
     /// The embedded OCI runtime, run as a fresh single-threaded process
     #[command(name = "__runtime", hide = true)]
     InternalRuntime(crate::runtime::embedded::RuntimeArgs),
+    /// The monitor of a detached container
+    #[command(name = "__monitor", hide = true)]
+    InternalMonitor { id: String },
     /// The pause process that keeps the engine's user namespace alive
     #[command(name = "__pause", hide = true)]
     InternalPause,
@@ -119,7 +128,11 @@ impl Command {
             | Command::Rmi(_)
             | Command::Stop(_)
             | Command::Kill(_)
-            | Command::Rm(_) => true,
+            | Command::Rm(_)
+            | Command::Create(_)
+            | Command::Start(_)
+            | Command::Restart(_)
+            | Command::InternalMonitor { .. } => true,
             Command::Image(c) => c.needs_userns(),
             _ => false,
         }
@@ -164,11 +177,15 @@ pub fn main() -> i32 {
         Command::Image(c) => image::image(&ctx, c),
         Command::Run(a) => container::run(&ctx, a),
         Command::Ps(a) => container::ps(&ctx, a),
+        Command::Create(a) => container::create(&ctx, a),
+        Command::Start(a) => container::start(&ctx, a),
+        Command::Restart(a) => container::restart(&ctx, a),
         Command::Stop(a) => container::stop(&ctx, a),
         Command::Kill(a) => container::kill(&ctx, a),
         Command::Rm(a) => container::rm(&ctx, a),
         Command::Wait(a) => container::wait(&ctx, a),
         Command::Logs(a) => container::logs(&ctx, a),
+        Command::InternalMonitor { id } => crate::run::monitor_main(&ctx, &id),
         Command::Inspect(a) => image::inspect(&ctx, a),
         Command::Info(a) => system::info(&ctx, a),
         Command::Version(a) => system::version(&ctx, a),
