@@ -155,7 +155,9 @@ fn eval_expr(expr: &str, v: &serde_json::Value) -> String {
     };
     let mut cur = v;
     for part in path.trim_start_matches('.').split('.').filter(|p| !p.is_empty()) {
-        cur = match cur.get(part) {
+        // Go templates name struct fields (`.Store.GraphRoot`); Podman's JSON often starts them lower case.
+        let lower: String = part.chars().next().map(|c| c.to_lowercase().collect::<String>() + &part[c.len_utf8()..]).unwrap_or_default();
+        cur = match cur.get(part).or_else(|| cur.get(&lower)) {
             Some(x) => x,
             None => &serde_json::Value::Null,
         };
@@ -175,6 +177,44 @@ pub fn go_value(v: &serde_json::Value) -> String {
         serde_json::Value::Object(m) => {
             format!("map[{}]", m.iter().map(|(k, x)| format!("{k}:{}", go_value(x))).collect::<Vec<_>>().join(" "))
         }
+        other => other.to_string(),
+    }
+}
+
+/// A JSON value as the YAML-like text `podman info` prints.
+pub fn yaml(v: &serde_json::Value, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    let mut out = String::new();
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                match x {
+                    serde_json::Value::Object(o) if !o.is_empty() => {
+                        out.push_str(&format!("{pad}{k}:\n{}", yaml(x, indent + 2)))
+                    }
+                    serde_json::Value::Array(a) if !a.is_empty() => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        for item in a {
+                            let inner = yaml(item, indent + 2);
+                            let inner = inner.trim_start();
+                            out.push_str(&format!("{pad}- {}", if inner.contains('\n') { inner.to_string() } else { format!("{inner}\n") }));
+                        }
+                    }
+                    _ => out.push_str(&format!("{pad}{k}: {}\n", scalar(x))),
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar(other))),
+    }
+    out
+}
+
+fn scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) if s.is_empty() => "\"\"".into(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(_) => "[]".into(),
+        serde_json::Value::Object(_) => "{}".into(),
         other => other.to_string(),
     }
 }

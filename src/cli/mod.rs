@@ -112,6 +112,9 @@ pub enum Command {
     /// The monitor of a detached container
     #[command(name = "__monitor", hide = true)]
     InternalMonitor { id: String },
+    /// Report the storage driver that works here (run by `info` inside the engine namespace)
+    #[command(name = "__probe-driver", hide = true)]
+    InternalProbeDriver,
     /// The pause process that keeps the engine's user namespace alive
     #[command(name = "__pause", hide = true)]
     InternalPause,
@@ -132,7 +135,8 @@ impl Command {
             | Command::Create(_)
             | Command::Start(_)
             | Command::Restart(_)
-            | Command::InternalMonitor { .. } => true,
+            | Command::InternalMonitor { .. }
+            | Command::InternalProbeDriver => true,
             Command::Image(c) => c.needs_userns(),
             _ => false,
         }
@@ -186,6 +190,7 @@ pub fn main() -> i32 {
         Command::Wait(a) => container::wait(&ctx, a),
         Command::Logs(a) => container::logs(&ctx, a),
         Command::InternalMonitor { id } => crate::run::monitor_main(&ctx, &id),
+        Command::InternalProbeDriver => system::probe_driver(&ctx),
         Command::Inspect(a) => image::inspect(&ctx, a),
         Command::Info(a) => system::info(&ctx, a),
         Command::Version(a) => system::version(&ctx, a),

@@ -179,3 +179,45 @@ pub fn unmount(merged: &Path) {
         }
     }
 }
+
+/// Find the driver `create` would choose, by trying each on an empty layer under `scratch` (removed
+/// afterwards). Returns the driver and why it was chosen (and why the others were not).
+pub fn probe(scratch: &Path, forced: Option<Driver>, rootless: bool) -> Result<(Driver, String)> {
+    let dir = scratch.join(format!("probe-{}", std::process::id()));
+    let lower = dir.join("lower");
+    for d in ["lower", "upper", "work", "merged"] {
+        std::fs::create_dir_all(dir.join(d)).with_context(|| format!("creating {}", dir.join(d).display()))?;
+    }
+    let order: Vec<Driver> = match forced {
+        Some(d) => vec![d],
+        None => vec![Driver::Overlay, Driver::FuseOverlayfs, Driver::Vfs],
+    };
+    let mut failures = vec![];
+    let mut chosen = None;
+    for driver in order {
+        let attempt = match driver {
+            Driver::Overlay => mount_overlay(std::slice::from_ref(&lower), &dir, rootless),
+            Driver::FuseOverlayfs => mount_fuse_overlayfs(std::slice::from_ref(&lower), &dir),
+            Driver::Vfs => Ok(()),
+        };
+        unmount(&dir.join("merged"));
+        match attempt {
+            Ok(()) => {
+                chosen = Some(driver);
+                break;
+            }
+            Err(e) => failures.push(format!("{} unavailable: {e:#}", driver.name())),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let driver = chosen.ok_or_else(|| anyhow::anyhow!("no storage driver works here: {}", failures.join("; ")))?;
+    let reason = match (forced, failures.is_empty()) {
+        (Some(_), _) => "forced by --storage-driver".to_string(),
+        (None, true) if driver == Driver::Overlay && rootless => {
+            "the kernel overlay mounts inside the user namespace (userxattr)".to_string()
+        }
+        (None, true) => "the kernel overlay works".to_string(),
+        (None, false) => failures.join("; "),
+    };
+    Ok((driver, reason))
+}
