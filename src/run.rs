@@ -416,7 +416,10 @@ fn resolve_image(ctx: &Context, store: &Store, args: &RunArgs) -> Result<ImageRe
         quiet: args.quiet,
         ..Default::default()
     };
-    crate::image::pull::ensure_image(ctx, store, &opts)
+    let policy: crate::image::pull::PullPolicy = args.pull.parse()?;
+    let pull_opts = opts.pull_options()?;
+    // Run prints pull progress on stderr only when it is a terminal, like Podman.
+    crate::image::pull::ensure_image(ctx, store, &args.image, policy, &pull_opts, args.quiet)
 }
 
 fn security_opts(opts: &[String]) -> Result<SeccompMode> {
