@@ -36,6 +36,14 @@ pub enum MappingKind {
 }
 
 /// The id mapping this user's storage and containers use.
+///
+/// How the stages use it: once the engine has entered its namespace (`Context::new` does it for
+/// commands that need it), container id N *is* id N of the process (container root is uid 0 of the
+/// namespace). So storage chowns to container ids as they are; the map tells which container ids exist
+/// ([`IdMap::contains_uid`], [`IdMap::max_container_uid`]: an id outside is an error or is squashed,
+/// never silently wrong) and what they are on the host ([`IdMap::to_host_uid`], for messages and
+/// `warren info`). The same holds for root with the identity map. The OCI spec's uid/gid mappings of a
+/// container in the engine namespace are relative to that namespace.
 #[derive(Debug, Clone)]
 pub struct Mapping {
     pub map: IdMap,
