@@ -40,11 +40,13 @@ impl Context {
             None => default_storage_root(rootless)?,
         };
         let mut mapping = current_mapping();
-        if needs_userns && rootless && !userns::in_engine_namespace() {
+        if needs_userns && !userns::in_engine_namespace() {
             mapping.warn_if_degraded();
-            userns::enter_engine_namespace(&mapping, &run_dir)?;
-            // The namespace's own mapping (it may predate a change of /etc/subuid).
-            mapping = current_mapping();
+            if rootless {
+                userns::enter_engine_namespace(&mapping, &run_dir)?;
+                // The namespace's own mapping (it may predate a change of /etc/subuid).
+                mapping = current_mapping();
+            }
         }
         Ok(Context {
             global: global.clone(),

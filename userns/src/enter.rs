@@ -360,7 +360,8 @@ fn child(mut sock: UnixStream, devnull: &File, exe: &CString, argv: &[CString]) 
         let _ = nix::unistd::dup2(devnull.as_raw_fd(), fd);
     }
     // On success the socket (close-on-exec) closes: the engine reads end-of-stream.
-    let e = nix::unistd::execv(exe, argv).unwrap_err();
+    // An empty environment: the pause process needs none, and keeps no copy of the user's.
+    let e = nix::unistd::execve::<_, &std::ffi::CStr>(exe, argv, &[]).unwrap_err();
     fail(
         &mut sock,
         format!(

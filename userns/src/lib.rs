@@ -36,6 +36,14 @@ pub enum MappingKind {
 }
 
 /// The id mapping this user's storage and containers use.
+///
+/// How the stages use it: once the engine has entered its namespace (`Context::new` does it for
+/// commands that need it), container id N *is* id N of the process (container root is uid 0 of the
+/// namespace). So storage chowns to container ids as they are; the map tells which container ids exist
+/// ([`IdMap::contains_uid`], [`IdMap::max_container_uid`]: an id outside is an error or is squashed,
+/// never silently wrong) and what they are on the host ([`IdMap::to_host_uid`], for messages and
+/// `warren info`). The same holds for root with the identity map. The OCI spec's uid/gid mappings of a
+/// container in the engine namespace are relative to that namespace.
 #[derive(Debug, Clone)]
 pub struct Mapping {
     pub map: IdMap,
@@ -96,14 +104,60 @@ impl Mapping {
             return Self::of_current_namespace(files);
         }
         if nix::unistd::geteuid().is_root() {
-            return Ok(Mapping {
-                map: IdMap::identity(),
-                kind: MappingKind::Identity,
-            });
+            return Ok(Self::for_root());
         }
         let uid = nix::unistd::getuid().as_raw();
         let gid = nix::unistd::getgid().as_raw();
         Ok(Self::decide(&HostFacts::gather(uid, gid, files)?))
+    }
+
+    /// Root: the identity, unless this root is itself inside a user namespace that maps only part of
+    /// the id space (a container, a CI runner, `unshare -r`): then only the ids that exist here.
+    fn for_root() -> Mapping {
+        let own = match sys::read_self_map() {
+            Ok(m) if !m.is_identity() => m,
+            _ => {
+                return Mapping {
+                    map: IdMap::identity(),
+                    kind: MappingKind::Identity,
+                }
+            }
+        };
+        Self::for_root_in(&own)
+    }
+
+    /// [`Mapping::for_root`] given this namespace's own map (pure): ids map to themselves, as far as
+    /// they exist here.
+    fn for_root_in(own: &IdMap) -> Mapping {
+        let same = |es: &[IdMapEntry]| {
+            es.iter()
+                .map(|e| IdMapEntry {
+                    container: e.container,
+                    host: e.container,
+                    size: e.size,
+                })
+                .collect()
+        };
+        let map = IdMap {
+            uids: same(&own.uids),
+            gids: same(&own.gids),
+        };
+        if map.max_container_uid().unwrap_or(0) > 0 && map.max_container_gid().unwrap_or(0) > 0 {
+            return Mapping {
+                map,
+                kind: MappingKind::Subordinate,
+            };
+        }
+        let reason = format!(
+            "running as root inside a user namespace that maps only uid/gid 0 (uid_map \"{}\"), images with \
+             files owned by other ids may fail; to fix, give this environment more ids (e.g. run its container \
+             with subordinate ids) (see {DOCS})",
+            own.uid_map_text().trim_end().replace('\n', ", ")
+        );
+        Mapping {
+            map,
+            kind: MappingKind::SingleId { reason },
+        }
     }
 
     /// The mapping of the user namespace this process is in.
@@ -272,6 +326,39 @@ mod tests {
             newuidmap: Some("/usr/bin/newuidmap".into()),
             newgidmap: Some("/usr/bin/newgidmap".into()),
         }
+    }
+
+    #[test]
+    fn root_inside_a_partial_namespace_maps_what_exists() {
+        let own = IdMap {
+            uids: vec![
+                IdMapEntry {
+                    container: 0,
+                    host: 1002,
+                    size: 1,
+                },
+                IdMapEntry {
+                    container: 1,
+                    host: 100000,
+                    size: 65536,
+                },
+            ],
+            gids: vec![IdMapEntry {
+                container: 0,
+                host: 1002,
+                size: 65537,
+            }],
+        };
+        let m = Mapping::for_root_in(&own);
+        assert_eq!(m.kind, MappingKind::Subordinate);
+        assert_eq!(m.map.to_host_uid(1000), Some(1000));
+        assert_eq!(m.map.to_host_uid(65537), None);
+        let m = Mapping::for_root_in(&IdMap::single(1001, 1001));
+        assert_eq!(m.map, IdMap::single(0, 0));
+        let MappingKind::SingleId { reason } = m.kind else {
+            panic!()
+        };
+        assert!(reason.contains("uid_map \"0 1001 1\""), "{reason}");
     }
 
     #[test]
