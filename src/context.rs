@@ -48,13 +48,7 @@ impl Context {
                 mapping = current_mapping();
             }
         }
-        Ok(Context {
-            global: global.clone(),
-            rootless,
-            mapping,
-            storage_root,
-            run_dir,
-        })
+        Ok(Context { global: global.clone(), rootless, mapping, storage_root, run_dir })
     }
 }
 

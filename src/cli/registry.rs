@@ -1,8 +1,8 @@
 //! `pull`, `search`, `login`, `logout`: finding and fetching images.
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use clap::Args;
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::PathBuf;
 
 use crate::context::Context;
@@ -117,8 +117,13 @@ pub struct LogoutArgs {
 impl PullArgs {
     /// The registry and platform options of a pull (shared with `run --pull`).
     pub fn pull_options(&self) -> Result<PullOptions> {
-        let platform = Platform::choose(self.platform.as_deref(), self.os.as_deref(), self.arch.as_deref(), self.variant.as_deref())
-            .map_err(|e| anyhow!(e))?;
+        let platform = Platform::choose(
+            self.platform.as_deref(),
+            self.os.as_deref(),
+            self.arch.as_deref(),
+            self.variant.as_deref(),
+        )
+        .map_err(|e| anyhow!(e))?;
         Ok(PullOptions {
             client: ClientOptions {
                 creds: self.creds.clone(),

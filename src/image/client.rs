@@ -29,7 +29,9 @@ pub enum RegistryError {
     Status { what: String, status: u16, message: String },
     #[error("{what}: {message}")]
     Transport { what: String, message: String },
-    #[error("{what}: manifest digest mismatch: asked for {expected}, got {got}: the registry served a different manifest")]
+    #[error(
+        "{what}: manifest digest mismatch: asked for {expected}, got {got}: the registry served a different manifest"
+    )]
     ManifestDigest { what: String, expected: String, got: String },
     #[error("blob {digest} of {reference} does not match its digest (got {got}): the registry served corrupt data")]
     BlobDigest { digest: String, reference: String, got: String },
@@ -73,7 +75,11 @@ pub enum Challenge {
     #[default]
     None,
     Basic,
-    Bearer { realm: String, service: Option<String>, scope: Option<String> },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
 }
 
 impl Challenge {
@@ -177,7 +183,12 @@ pub fn api_host(registry: &str) -> &str {
 impl Client {
     /// Connect to `registry` (ping `/v2/`, learning how it wants to be authenticated). `insecure` allows
     /// unverified TLS and then plain HTTP, as Podman does for registries marked insecure.
-    pub fn connect(registry: &str, insecure: bool, creds: Option<Credentials>, cert_dir: Option<&Path>) -> Result<Client> {
+    pub fn connect(
+        registry: &str,
+        insecure: bool,
+        creds: Option<Credentials>,
+        cert_dir: Option<&Path>,
+    ) -> Result<Client> {
         let host = api_host(registry);
         let tls = tls_config(registry, !insecure, cert_dir)?;
         let agent = ureq::AgentBuilder::new()
@@ -262,12 +273,22 @@ impl Client {
         let bytes = read_limited(resp, MAX_MANIFEST_BYTES, what)?;
         let digest = Digest::sha256_of(&bytes);
         if reference.starts_with("sha256:") && reference != digest.as_str() {
-            return Err(RegistryError::ManifestDigest { what: what.into(), expected: reference.into(), got: digest.to_string() });
+            return Err(RegistryError::ManifestDigest {
+                what: what.into(),
+                expected: reference.into(),
+                got: digest.to_string(),
+            });
         }
         if let Some(h) = header_digest.filter(|h| h.starts_with("sha256:") && h != digest.as_str()) {
-            tracing::warn!("{what}: Docker-Content-Digest {h} differs from the manifest's digest {digest}; using {digest}");
+            tracing::warn!(
+                "{what}: Docker-Content-Digest {h} differs from the manifest's digest {digest}; using {digest}"
+            );
         }
-        debug!("{what}: manifest {digest} ({} bytes, {})", bytes.len(), content_type.as_deref().unwrap_or("no content type"));
+        debug!(
+            "{what}: manifest {digest} ({} bytes, {})",
+            bytes.len(),
+            content_type.as_deref().unwrap_or("no content type")
+        );
         Ok(FetchedManifest { bytes, digest, content_type })
     }
 
@@ -277,7 +298,10 @@ impl Client {
         let mut out = Vec::new();
         (&mut r).take(MAX_MANIFEST_BYTES + 1).read_to_end(&mut out).map_err(|e| io_to_registry(e, reference))?;
         if out.len() as u64 > MAX_MANIFEST_BYTES {
-            return Err(RegistryError::Invalid { what: reference.into(), message: format!("blob {digest} is too large for a config") });
+            return Err(RegistryError::Invalid {
+                what: reference.into(),
+                message: format!("blob {digest} is too large for a config"),
+            });
         }
         Ok(out)
     }
@@ -287,7 +311,13 @@ impl Client {
     pub fn blob(&self, repository: &str, digest: &Digest, size: Option<u64>, reference: &str) -> Result<BlobReader> {
         let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
         debug!("fetching blob {digest} of {reference}");
-        let resp = self.send("GET", &url, Some(&pull_scope(repository)), &[], &format!("fetching blob {digest} of {reference}"))?;
+        let resp = self.send(
+            "GET",
+            &url,
+            Some(&pull_scope(repository)),
+            &[],
+            &format!("fetching blob {digest} of {reference}"),
+        )?;
         let content_length = resp.header("content-length").and_then(|v| v.parse::<u64>().ok());
         Ok(BlobReader {
             inner: resp.into_reader(),
@@ -306,11 +336,19 @@ impl Client {
         let url = format!("{}{path_and_query}", self.base);
         let resp = self.send("GET", &url, scope, &["application/json"], what)?;
         let bytes = read_limited(resp, MAX_JSON_BYTES, what)?;
-        serde_json::from_slice(&bytes).map_err(|e| RegistryError::Invalid { what: what.into(), message: format!("invalid JSON: {e}") })
+        serde_json::from_slice(&bytes)
+            .map_err(|e| RegistryError::Invalid { what: what.into(), message: format!("invalid JSON: {e}") })
     }
 
     /// Send a request with authentication, retrying once after a 401 with a fresh token.
-    fn send(&self, method: &str, url: &str, scope: Option<&str>, accept: &[&str], what: &str) -> Result<ureq::Response> {
+    fn send(
+        &self,
+        method: &str,
+        url: &str,
+        scope: Option<&str>,
+        accept: &[&str],
+        what: &str,
+    ) -> Result<ureq::Response> {
         let mut retried = false;
         loop {
             let mut req = self.agent.request(method, url);
@@ -357,7 +395,10 @@ impl Client {
                 }
                 Err(ureq::Error::Transport(t)) => {
                     debug!("{method} {url}: {t}");
-                    return Err(RegistryError::Transport { what: what.into(), message: format!("{method} {url}: {}", describe_transport(&t)) });
+                    return Err(RegistryError::Transport {
+                        what: what.into(),
+                        message: format!("{method} {url}: {}", describe_transport(&t)),
+                    });
                 }
             }
         }
@@ -406,7 +447,10 @@ impl Client {
         if let Some(c) = &self.creds {
             req = req.set("Authorization", &format!("Basic {}", c.encode()));
         }
-        debug!("GET {realm} (token, service={service:?}, scope={scope:?}, {})", if self.creds.is_some() { "with credentials" } else { "anonymous" });
+        debug!(
+            "GET {realm} (token, service={service:?}, scope={scope:?}, {})",
+            if self.creds.is_some() { "with credentials" } else { "anonymous" }
+        );
         let resp = match req.call() {
             Ok(r) => r,
             Err(ureq::Error::Status(code @ (401 | 403), r)) => {
@@ -417,12 +461,15 @@ impl Client {
                 return Err(RegistryError::Status { what, status: code, message: error_message(r) })
             }
             Err(ureq::Error::Transport(t)) => {
-                return Err(RegistryError::Transport { message: format!("GET {realm}: {}", describe_transport(&t)), what })
+                return Err(RegistryError::Transport {
+                    message: format!("GET {realm}: {}", describe_transport(&t)),
+                    what,
+                })
             }
         };
         let bytes = read_limited(resp, 1 << 20, &what)?;
-        let v: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| RegistryError::Invalid { what: what.clone(), message: e.to_string() })?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| RegistryError::Invalid { what: what.clone(), message: e.to_string() })?;
         v.get("token")
             .or_else(|| v.get("access_token"))
             .and_then(|t| t.as_str())
@@ -441,7 +488,10 @@ fn read_limited(resp: ureq::Response, limit: u64, what: &str) -> Result<Vec<u8>>
     let mut out = Vec::new();
     resp.into_reader().take(limit + 1).read_to_end(&mut out).map_err(|e| io_to_registry(e, what))?;
     if out.len() as u64 > limit {
-        return Err(RegistryError::Invalid { what: what.into(), message: format!("response larger than {limit} bytes") });
+        return Err(RegistryError::Invalid {
+            what: what.into(),
+            message: format!("response larger than {limit} bytes"),
+        });
     }
     Ok(out)
 }
@@ -536,7 +586,11 @@ impl Read for BlobReader {
             if let Some(size) = self.size.filter(|s| *s > 0 && self.read > *s) {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
-                    RegistryError::BlobSize { digest: self.expected.to_string(), reference: self.reference.clone(), expected: size },
+                    RegistryError::BlobSize {
+                        digest: self.expected.to_string(),
+                        reference: self.reference.clone(),
+                        expected: size,
+                    },
                 ));
             }
             return Ok(n);
@@ -545,7 +599,11 @@ impl Read for BlobReader {
         if got != self.expected {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                RegistryError::BlobDigest { digest: self.expected.to_string(), reference: self.reference.clone(), got: got.to_string() },
+                RegistryError::BlobDigest {
+                    digest: self.expected.to_string(),
+                    reference: self.reference.clone(),
+                    got: got.to_string(),
+                },
             ));
         }
         self.verified = true;
@@ -605,7 +663,11 @@ fn tls_config(registry: &str, verify: bool, cert_dir: Option<&Path>) -> Result<A
                 "cert" if client_cert.is_none() => {
                     let key = f.with_extension("key");
                     if !key.exists() {
-                        return Err(tls_err(format!("missing key {} for client certificate {}", key.display(), f.display())));
+                        return Err(tls_err(format!(
+                            "missing key {} for client certificate {}",
+                            key.display(),
+                            f.display()
+                        )));
                     }
                     debug!("using client certificate {}", f.display());
                     client_cert = Some((read_certs(&f).map_err(tls_err)?, read_key(&key).map_err(tls_err)?));
@@ -628,7 +690,9 @@ fn tls_config(registry: &str, verify: bool, cert_dir: Option<&Path>) -> Result<A
         builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
     };
     let config = match client_cert {
-        Some((certs, key)) => builder.with_client_auth_cert(certs, key).map_err(|e| tls_err(format!("client certificate: {e}")))?,
+        Some((certs, key)) => {
+            builder.with_client_auth_cert(certs, key).map_err(|e| tls_err(format!("client certificate: {e}")))?
+        }
         None => builder.with_no_client_auth(),
     };
     Ok(Arc::new(config))
@@ -707,7 +771,8 @@ mod tests {
             }
         );
         // Commas inside quotes, spaces, unquoted values, case-insensitive names.
-        let c = Challenge::parse(r#"bearer Realm="https://r/t", scope="repository:a/b:pull,push", service=reg"#).unwrap();
+        let c =
+            Challenge::parse(r#"bearer Realm="https://r/t", scope="repository:a/b:pull,push", service=reg"#).unwrap();
         assert_eq!(
             c,
             Challenge::Bearer {
@@ -751,7 +816,12 @@ mod tests {
         let bad = Digest::sha256_of(b"other");
         let e = mk(&bad, None).read_to_end(&mut Vec::new()).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains(&format!("blob {bad} of localhost:5000/warren/corrupt:latest does not match its digest (got {good})")), "{msg}");
+        assert!(
+            msg.contains(&format!(
+                "blob {bad} of localhost:5000/warren/corrupt:latest does not match its digest (got {good})"
+            )),
+            "{msg}"
+        );
         assert!(msg.contains("corrupt data"));
         assert!(matches!(io_to_registry(e, "x"), RegistryError::BlobDigest { .. }));
         let e = mk(&good, Some(3)).read_to_end(&mut Vec::new()).unwrap_err();

@@ -170,10 +170,13 @@ impl Puller {
                 debug!("{r}: chose {} for {}", chosen.digest, self.opts.platform);
                 let d = Digest::parse(&chosen.digest).with_context(|| format!("{r}: index entry"))?;
                 let what = format!("reading manifest {d} in {}", r.name());
-                let FetchedManifest { bytes, digest, content_type } = client.manifest(&r.repository, d.as_str(), &what)?;
+                let FetchedManifest { bytes, digest, content_type } =
+                    client.manifest(&r.repository, d.as_str(), &what)?;
                 match Manifest::parse(&format!("{}@{d}", r.name()), &bytes, content_type.as_deref())? {
                     Manifest::Image(m) => (m, bytes, digest, media_type),
-                    Manifest::Index { .. } => bail!("{r}: the index entry for {} is itself an index", self.opts.platform),
+                    Manifest::Index { .. } => {
+                        bail!("{r}: the index entry for {} is itself an index", self.opts.platform)
+                    }
                 }
             }
         };
@@ -198,7 +201,8 @@ impl Remote {
 
     /// Fetch and verify the config blob, and read what a pull needs from it.
     pub fn config(&self) -> Result<ConfigInfo> {
-        let digest = Digest::parse(&self.manifest.config.digest).with_context(|| format!("{}: config descriptor", self.what()))?;
+        let digest = Digest::parse(&self.manifest.config.digest)
+            .with_context(|| format!("{}: config descriptor", self.what()))?;
         let bytes = self.client.blob_bytes(&self.source.repository, &digest, &self.what())?;
         parse_config(&self.what(), bytes, digest)
     }
@@ -225,7 +229,8 @@ impl Remote {
 
 /// Read diff IDs, created, os and architecture from a config blob.
 pub fn parse_config(what: &str, bytes: Vec<u8>, digest: Digest) -> Result<ConfigInfo> {
-    let v: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| format!("{what}: parsing the image config {digest}"))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).with_context(|| format!("{what}: parsing the image config {digest}"))?;
     let diff_ids = v
         .pointer("/rootfs/diff_ids")
         .and_then(|d| d.as_array())
@@ -297,9 +302,11 @@ impl Reporter {
         let mp = self.bars.as_ref()?;
         let pb = mp.add(indicatif::ProgressBar::new(total));
         pb.set_style(
-            indicatif::ProgressStyle::with_template("Copying blob {prefix} {wide_bar} {bytes} / {total_bytes} ({bytes_per_sec}) {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "Copying blob {prefix} {wide_bar} {bytes} / {total_bytes} ({bytes_per_sec}) {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         pb.set_prefix(short(blob));
         Some(pb)
@@ -327,7 +334,13 @@ pub fn ensure_image(
 }
 
 /// The whole pull, reporting through `reporter`.
-pub fn pull_with(store: &Store, input: &str, policy: PullPolicy, opts: &PullOptions, reporter: &Reporter) -> Result<ImageRecord> {
+pub fn pull_with(
+    store: &Store,
+    input: &str,
+    policy: PullPolicy,
+    opts: &PullOptions,
+    reporter: &Reporter,
+) -> Result<ImageRecord> {
     // Reject malformed names before anything else.
     Reference::parse_unresolved(input)?;
     let local = || -> Result<Option<ImageRecord>> {
@@ -504,7 +517,13 @@ pub fn pull_remote(store: &Store, remote: &Remote, reporter: &Reporter) -> Resul
 
 /// Fetch layers `todo` (indexes into `plan`) with up to [`PARALLEL_LAYERS`] at once; returns their
 /// uncompressed sizes. Stops handing out work at the first failure and reports the root cause.
-fn fetch_layers(store: &Store, remote: &Remote, plan: &[LayerPlan], todo: &[usize], reporter: &Reporter) -> Result<Vec<(usize, u64)>> {
+fn fetch_layers(
+    store: &Store,
+    remote: &Remote,
+    plan: &[LayerPlan],
+    todo: &[usize],
+    reporter: &Reporter,
+) -> Result<Vec<(usize, u64)>> {
     if todo.is_empty() {
         return Ok(Vec::new());
     }
@@ -513,7 +532,8 @@ fn fetch_layers(store: &Store, remote: &Remote, plan: &[LayerPlan], todo: &[usiz
     let results: Mutex<Vec<(usize, u64)>> = Mutex::new(Vec::new());
     let first_err: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let workers = todo.len().min(PARALLEL_LAYERS);
-    let bars: Vec<Option<indicatif::ProgressBar>> = todo.iter().map(|&i| reporter.bar(&plan[i].blob, plan[i].blob_size)).collect();
+    let bars: Vec<Option<indicatif::ProgressBar>> =
+        todo.iter().map(|&i| reporter.bar(&plan[i].blob, plan[i].blob_size)).collect();
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| loop {
@@ -598,7 +618,13 @@ impl Read for Watch<'_> {
     }
 }
 
-fn fetch_one(store: &Store, remote: &Remote, layer: &LayerPlan, bar: Option<&indicatif::ProgressBar>, abort: &AtomicBool) -> Result<u64> {
+fn fetch_one(
+    store: &Store,
+    remote: &Remote,
+    layer: &LayerPlan,
+    bar: Option<&indicatif::ProgressBar>,
+    abort: &AtomicBool,
+) -> Result<u64> {
     let mut blob = remote.blob(layer)?;
     if let Some(b) = bar {
         if let Some(t) = blob.total() {
@@ -684,7 +710,12 @@ mod tests {
     }
 
     fn layer(d: char, mt: &str) -> Descriptor {
-        Descriptor { media_type: mt.into(), digest: format!("sha256:{}", d.to_string().repeat(64)), size: 10, platform: None }
+        Descriptor {
+            media_type: mt.into(),
+            digest: format!("sha256:{}", d.to_string().repeat(64)),
+            size: 10,
+            platform: None,
+        }
     }
 
     #[test]
@@ -692,7 +723,10 @@ mod tests {
         let m = ImageManifest {
             media_type: manifest::OCI_MANIFEST.into(),
             config: layer('c', "application/vnd.oci.image.config.v1+json"),
-            layers: vec![layer('a', "application/vnd.docker.image.rootfs.diff.tar.gzip"), layer('b', manifest::OCI_LAYER_ZSTD)],
+            layers: vec![
+                layer('a', "application/vnd.docker.image.rootfs.diff.tar.gzip"),
+                layer('b', manifest::OCI_LAYER_ZSTD),
+            ],
         };
         let d1 = Digest::sha256_of(b"1");
         let d2 = Digest::sha256_of(b"2");
@@ -709,7 +743,9 @@ mod tests {
     #[test]
     fn config_parsing() {
         let d = Digest::sha256_of(b"x");
-        let cfg = format!(r#"{{"architecture":"amd64","os":"linux","created":"2024-01-01T00:00:00Z","rootfs":{{"type":"layers","diff_ids":["{d}"]}}}}"#);
+        let cfg = format!(
+            r#"{{"architecture":"amd64","os":"linux","created":"2024-01-01T00:00:00Z","rootfs":{{"type":"layers","diff_ids":["{d}"]}}}}"#
+        );
         let c = parse_config("x", cfg.into_bytes(), d.clone()).unwrap();
         assert_eq!(c.diff_ids, [d.clone()]);
         assert_eq!(c.created.as_deref(), Some("2024-01-01T00:00:00Z"));

@@ -17,4 +17,3 @@ mod sys;
 
 pub use digest::Digest;
 pub use store::{ImageRecord, LayerRecord, Store, StoreLock, StoreOptions};
-

@@ -181,7 +181,9 @@ pub fn compile(seccomp: &LinuxSeccomp) -> Result<Vec<libc::sock_filter>, String>
                     let dest = match t {
                         Target::Next => idx + 1,
                         Target::Fail => end,
-                        Target::Pass => check_ends.iter().find(|(s, e)| idx >= *s && idx < *e).map(|(_, e)| *e).unwrap_or(idx + 1),
+                        Target::Pass => {
+                            check_ends.iter().find(|(s, e)| idx >= *s && idx < *e).map(|(_, e)| *e).unwrap_or(idx + 1)
+                        }
                     };
                     (dest - idx - 1) as u8
                 };
