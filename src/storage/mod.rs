@@ -14,4 +14,3 @@ pub mod store;
 
 pub use digest::Digest;
 pub use store::{ImageRecord, LayerRecord, Store, StoreLock, StoreOptions};
-
