@@ -10,8 +10,10 @@
 //! ```
 
 pub mod digest;
+pub mod extract;
+pub mod rootfs;
 pub mod store;
+mod sys;
 
 pub use digest::Digest;
 pub use store::{ImageRecord, LayerRecord, Store, StoreLock, StoreOptions};
-

@@ -9,3 +9,4 @@ mod common;
 mod fixtures;
 mod pull;
 mod smoke;
+mod userns;
