@@ -422,7 +422,7 @@ impl Client {
     }
 
     fn unauthorized(&self, what: &str, message: &str) -> RegistryError {
-        let message = if self.creds.is_some() {
+        let message = if self.creds.is_some() && !message.contains("(the credentials were refused)") {
             format!("{message} (the credentials were refused)")
         } else {
             message.to_string()
