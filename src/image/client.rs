@@ -191,21 +191,32 @@ impl Client {
     ) -> Result<Client> {
         let host = api_host(registry);
         let tls = tls_config(registry, !insecure, cert_dir)?;
-        let agent = ureq::AgentBuilder::new()
-            .tls_config(tls)
-            .timeout_connect(Duration::from_secs(30))
-            .timeout_read(Duration::from_secs(120))
-            .timeout_write(Duration::from_secs(120))
-            .redirects(8)
-            .redirect_auth_headers(ureq::RedirectAuthHeaders::SameHost)
-            .user_agent(concat!("warren/", env!("CARGO_PKG_VERSION")))
-            .build();
+        let build_agent = |scheme: &str| -> Result<ureq::Agent> {
+            let mut b = ureq::AgentBuilder::new()
+                .tls_config(tls.clone())
+                .timeout_connect(Duration::from_secs(30))
+                .timeout_read(Duration::from_secs(120))
+                .timeout_write(Duration::from_secs(120))
+                .redirects(8)
+                .redirect_auth_headers(ureq::RedirectAuthHeaders::SameHost)
+                .user_agent(concat!("warren/", env!("CARGO_PKG_VERSION")));
+            if let Some(p) = proxy_for(scheme, host, &|k| std::env::var(k).ok()) {
+                debug!("using proxy {} for {scheme}://{host}", redact_proxy(&p));
+                let proxy = ureq::Proxy::new(&p).map_err(|e| RegistryError::Invalid {
+                    what: format!("the proxy for {host}"),
+                    message: format!("{}: {e}", redact_proxy(&p)),
+                })?;
+                b = b.proxy(proxy);
+            }
+            Ok(b.build())
+        };
         let mut schemes = vec!["https"];
         if insecure {
             schemes.push("http");
         }
         let mut last_err = String::new();
         for scheme in schemes {
+            let agent = build_agent(scheme)?;
             let base = format!("{scheme}://{host}");
             let url = format!("{base}/v2/");
             debug!("GET {url} (ping)");
@@ -504,6 +515,56 @@ pub fn next_link(h: &str) -> Option<String> {
         let target = &l[start..end];
         target.starts_with('/').then(|| target.to_string())
     })
+}
+
+/// The proxy for a request, by Go's rules (which Podman follows): `HTTPS_PROXY` for https, `HTTP_PROXY`
+/// for http (upper or lower case), none for hosts in `NO_PROXY` (`*`, exact hosts, `.domain` or `domain`
+/// suffixes, optional ports) or for localhost and loopback addresses.
+pub fn proxy_for(scheme: &str, host_port: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let get = |k: &str| env(k).or_else(|| env(&k.to_ascii_lowercase())).filter(|v| !v.trim().is_empty());
+    let proxy = if scheme == "https" { get("HTTPS_PROXY") } else { get("HTTP_PROXY") }?;
+    let (host, port) = split_host_port(host_port);
+    let host = host.to_ascii_lowercase();
+    if host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
+        return None;
+    }
+    if let Some(no) = get("NO_PROXY") {
+        for entry in no.split([',', ' ']).map(str::trim).filter(|e| !e.is_empty()) {
+            if entry == "*" {
+                return None;
+            }
+            let (eh, ep) = split_host_port(entry);
+            if ep.is_some() && ep != port {
+                continue;
+            }
+            let eh = eh.to_ascii_lowercase();
+            let suffix = eh.trim_start_matches("*.").trim_start_matches('.');
+            if host == suffix || host.ends_with(&format!(".{suffix}")) {
+                return None;
+            }
+        }
+    }
+    Some(proxy.trim().to_string())
+}
+
+fn split_host_port(s: &str) -> (&str, Option<&str>) {
+    if let Some(rest) = s.strip_prefix('[') {
+        if let Some((h, after)) = rest.split_once(']') {
+            return (h, after.strip_prefix(':'));
+        }
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && p.bytes().all(|b| b.is_ascii_digit()) => (h, Some(p)),
+        _ => (s, None),
+    }
+}
+
+/// A proxy URL without its password, for logs and errors.
+fn redact_proxy(p: &str) -> String {
+    match (p.find("://"), p.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &p[..s], &p[at + 1..]),
+        _ => p.to_string(),
+    }
 }
 
 /// `repository:NAME:pull`
@@ -853,6 +914,33 @@ mod tests {
         assert!(matches!(io_to_registry(e, "x"), RegistryError::BlobDigest { .. }));
         let e = mk(&good, Some(3)).read_to_end(&mut Vec::new()).unwrap_err();
         assert!(e.to_string().contains("larger than the 3 bytes"), "{e}");
+    }
+
+    #[test]
+    fn proxies_follow_go_rules() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let e = env(&[
+            ("HTTPS_PROXY", "http://proxy:3128"),
+            ("http_proxy", "http://p2:80"),
+            ("NO_PROXY", "internal.example, .corp,10.0.0.1:5000"),
+        ]);
+        assert_eq!(proxy_for("https", "quay.io", &e).as_deref(), Some("http://proxy:3128"));
+        assert_eq!(proxy_for("http", "quay.io", &e).as_deref(), Some("http://p2:80"));
+        assert_eq!(proxy_for("https", "localhost:5000", &e), None);
+        assert_eq!(proxy_for("https", "127.0.0.1:5000", &e), None);
+        assert_eq!(proxy_for("https", "[::1]:5000", &e), None);
+        assert_eq!(proxy_for("https", "internal.example", &e), None);
+        assert_eq!(proxy_for("https", "reg.internal.example:443", &e), None);
+        assert_eq!(proxy_for("https", "x.corp", &e), None);
+        assert_eq!(proxy_for("https", "10.0.0.1:5000", &e), None);
+        assert_eq!(proxy_for("https", "10.0.0.1:5001", &e).as_deref(), Some("http://proxy:3128"));
+        assert_eq!(proxy_for("https", "notinternal.example", &e).as_deref(), Some("http://proxy:3128"));
+        let all = env(&[("HTTPS_PROXY", "http://proxy:3128"), ("no_proxy", "*")]);
+        assert_eq!(proxy_for("https", "quay.io", &all), None);
+        assert_eq!(proxy_for("https", "quay.io", &env(&[])), None);
+        assert_eq!(redact_proxy("http://u:secret@proxy:3128"), "http://***@proxy:3128");
     }
 
     #[test]

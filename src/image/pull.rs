@@ -348,6 +348,8 @@ pub fn pull_with(
     opts: &PullOptions,
     reporter: &Reporter,
 ) -> Result<ImageRecord> {
+    // Podman accepts the docker:// transport prefix; it is the only transport a pull here knows.
+    let input = input.strip_prefix("docker://").unwrap_or(input);
     // Reject malformed names before anything else.
     Reference::parse_unresolved(input)?;
     let conf = std::cell::OnceCell::new();
