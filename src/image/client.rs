@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use super::auth::Credentials;
 use crate::storage::Digest;
@@ -378,7 +378,9 @@ impl Client {
         what: &str,
     ) -> Result<ureq::Response> {
         let mut retried = false;
+        let mut attempt = 0u32;
         loop {
+            attempt += 1;
             let mut req = self.agent.request(method, url);
             if !accept.is_empty() {
                 req = req.set("Accept", &accept.join(", "));
@@ -412,6 +414,10 @@ impl Client {
                     st.tokens.remove("");
                 }
                 Err(ureq::Error::Status(401, r)) => return Err(self.unauthorized(what, &error_message(r))),
+                Err(ureq::Error::Status(code @ (429 | 502 | 503 | 504), _)) if attempt < RETRIES => {
+                    warn!("{what}: the registry answered {code}; retrying ({attempt}/{})", RETRIES - 1);
+                    std::thread::sleep(retry_delay(attempt));
+                }
                 Err(ureq::Error::Status(code, r)) => {
                     debug!("{method} {url}: {code}");
                     let message = error_message(r);
@@ -420,6 +426,10 @@ impl Client {
                         403 => self.unauthorized(what, &format!("access denied: {message}")),
                         _ => RegistryError::Status { what: what.into(), status: code, message },
                     });
+                }
+                Err(ureq::Error::Transport(t)) if attempt < RETRIES && transient(&t) => {
+                    warn!("{what}: {}; retrying ({attempt}/{})", describe_transport(&t), RETRIES - 1);
+                    std::thread::sleep(retry_delay(attempt));
                 }
                 Err(ureq::Error::Transport(t)) => {
                     debug!("{method} failed: {t}");
@@ -565,6 +575,26 @@ fn redact_proxy(p: &str) -> String {
         (Some(s), Some(at)) if at > s => format!("{}://***@{}", &p[..s], &p[at + 1..]),
         _ => p.to_string(),
     }
+}
+
+/// Attempts per request (Podman's default `--retry` is 3 retries; requests here are cheap to repeat
+/// because a blob's body is only read after the request succeeded).
+const RETRIES: u32 = 4;
+
+fn retry_delay(attempt: u32) -> Duration {
+    Duration::from_millis(500 << attempt.min(4))
+}
+
+/// Failures worth another try: the connection broke or timed out, not a refusal or a bad name.
+fn transient(t: &ureq::Transport) -> bool {
+    use std::io::ErrorKind as K;
+    if t.kind() != ureq::ErrorKind::Io {
+        return false;
+    }
+    let io = std::error::Error::source(t).and_then(|e| e.downcast_ref::<std::io::Error>());
+    io.is_some_and(|e| {
+        matches!(e.kind(), K::ConnectionReset | K::ConnectionAborted | K::TimedOut | K::UnexpectedEof | K::BrokenPipe)
+    })
 }
 
 /// `repository:NAME:pull`
