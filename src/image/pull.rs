@@ -384,10 +384,9 @@ pub fn pull_with(
     }
     let puller = Puller::new(opts.clone())?;
     let candidates = puller.candidates(input)?;
-    if let Some(alias) = puller.conf.aliases.get(&Reference::parse_unresolved(input)?.repository) {
-        if Reference::parse_unresolved(input)?.is_short() {
-            reporter.line(&format!("Resolved \"{input}\" as an alias ({alias})"));
-        }
+    let parsed = Reference::parse_unresolved(input)?;
+    if let Some(alias) = puller.conf.aliases.get(&parsed.repository).filter(|_| parsed.is_short()) {
+        reporter.line(&format!("Resolved \"{input}\" as an alias ({alias})"));
     }
     let mut errors = Vec::new();
     for cand in &candidates {
