@@ -137,12 +137,22 @@ impl PullArgs {
 }
 
 pub fn pull(ctx: &Context, args: PullArgs) -> Result<i32> {
-    if args.all_tags {
-        bail!("--all-tags is not supported yet: pull each tag by name");
-    }
     let policy: PullPolicy = args.policy.parse()?;
     let opts = args.pull_options()?;
     let store = Store::open(ctx)?;
+    if args.all_tags {
+        let puller = pull::Puller::new(opts.clone())?;
+        let (repo, tags) = puller.tags(args.image.strip_prefix("docker://").unwrap_or(&args.image))?;
+        if tags.is_empty() {
+            bail!("{}: the repository has no tags", repo.name());
+        }
+        for t in tags {
+            let name = format!("{}:{t}", repo.name());
+            let img = pull::ensure_image(ctx, &store, &name, policy, &opts, args.quiet)?;
+            println!("{}", img.id.hex());
+        }
+        return Ok(0);
+    }
     let img = pull::ensure_image(ctx, &store, &args.image, policy, &opts, args.quiet)?;
     println!("{}", img.id.hex());
     Ok(0)

@@ -136,6 +136,33 @@ impl Puller {
         Ok(Client::connect(registry, insecure, creds, self.opts.client.cert_dir.as_deref())?)
     }
 
+    /// Every tag of a repository (`--all-tags`): the fully qualified name and its tags, from the first
+    /// candidate registry that answers.
+    pub fn tags(&self, input: &str) -> Result<(Reference, Vec<String>)> {
+        // A tag or digest with --all-tags is contradictory (a registry port is fine).
+        if input.contains('@') || input.rsplit('/').next().is_some_and(|last| last.contains(':')) {
+            bail!("{input}: --all-tags takes a repository name without a tag or digest");
+        }
+        let mut last = None;
+        for cand in self.candidates(input)? {
+            let src = self.conf.pull_sources(&cand)?.pop().expect("pull_sources ends with the location");
+            let res = self.connect(&src).and_then(|c| {
+                let scope = super::client::pull_scope(&src.reference.repository);
+                let what = format!("listing the tags of {}", src.reference.name());
+                let v = c.get_json(&format!("/v2/{}/tags/list", src.reference.repository), Some(&scope), &what)?;
+                Ok(v.get("tags")
+                    .and_then(|t| t.as_array())
+                    .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect::<Vec<_>>())
+                    .unwrap_or_default())
+            });
+            match res {
+                Ok(tags) => return Ok((cand, tags)),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow!("{input}: no registry to list tags from")))
+    }
+
     /// Find `name` (fully qualified) on its registry or a mirror: the manifest for our platform.
     pub fn remote(&self, name: &Reference) -> Result<Remote> {
         let sources = self.conf.pull_sources(name)?;

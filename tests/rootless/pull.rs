@@ -203,3 +203,15 @@ fn login_and_logout_write_the_auth_file_atomically_0600() {
     w.run(&["login", "--authfile", &af, "-u", "u1", registry()]).code(125).stderr_contains("not a terminal");
     w.run(&["logout", "--authfile", &af, "--all"]).ok();
 }
+
+#[test]
+fn all_tags_pulls_every_tag_of_the_repository() {
+    let w = Warren::dev();
+    let want = config_digest(&image("busybox"));
+    let out = w.run(&["pull", "--all-tags", &format!("{}/warren/busybox", registry())]);
+    out.ok();
+    // latest, zstd, uncompressed and v2s2 are the same image.
+    assert!(out.lines().len() >= 4, "{out:?}");
+    assert!(out.lines().iter().all(|l| *l == want), "{out:?}");
+    w.run(&["pull", "--all-tags", &image("busybox:latest")]).code(125).stderr_contains("without a tag");
+}
