@@ -874,6 +874,99 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
 mod tests {
     use super::*;
 
+    /// A tiny HTTP/1.1 server on loopback for the token dance: `/v2/` and `/v2/x/y/manifests/t` want a
+    /// Bearer token for `repository:x/y:pull`, `/token` hands it out only for basic `u:p`. Every request
+    /// line with its Authorization header is recorded.
+    fn token_registry() -> (String, std::sync::Arc<Mutex<Vec<String>>>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let (log, realm) = (seen.clone(), format!("http://{addr}/token"));
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                let mut line = String::new();
+                // The client tries TLS first (insecure registry): not HTTP, drop it.
+                if r.read_line(&mut line).is_err() || !line.starts_with("GET ") {
+                    continue;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                let mut auth = String::new();
+                loop {
+                    let mut h = String::new();
+                    if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = h.strip_prefix("Authorization: ").or_else(|| h.strip_prefix("authorization: ")) {
+                        auth = v.trim().to_string();
+                    }
+                }
+                log.lock().unwrap().push(format!("{path} {auth}"));
+                let good_basic =
+                    format!("Basic {}", Credentials { username: "u".into(), password: "p".into() }.encode());
+                let (status, extra, body) = if path.starts_with("/token") {
+                    if auth == good_basic && path.contains("scope=repository%3Ax%2Fy%3Apull") {
+                        ("200 OK", String::new(), r#"{"token":"T1"}"#.to_string())
+                    } else if auth == good_basic {
+                        ("200 OK", String::new(), r#"{"access_token":"T0"}"#.to_string())
+                    } else {
+                        ("401 Unauthorized", String::new(), r#"{"details":"no"}"#.to_string())
+                    }
+                } else if path == "/v2/" || auth != "Bearer T1" {
+                    let scope = if path == "/v2/" { String::new() } else { ",scope=\"repository:x/y:pull\"".into() };
+                    let h = format!("WWW-Authenticate: Bearer realm=\"{realm}\",service=\"test\"{scope}\r\n");
+                    ("401 Unauthorized", h, r#"{"errors":[{"code":"UNAUTHORIZED","message":"auth"}]}"#.into())
+                } else {
+                    ("200 OK", "Content-Type: application/vnd.oci.image.manifest.v1+json\r\n".into(), "{}".into())
+                };
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (addr, seen)
+    }
+
+    #[test]
+    fn bearer_token_dance_against_a_loopback_server() {
+        let (addr, seen) = token_registry();
+        let creds = Credentials { username: "u".into(), password: "p".into() };
+        let c = Client::connect(&addr, true, Some(creds), None).unwrap();
+        assert!(matches!(c.challenge(), Challenge::Bearer { .. }));
+        c.check_login().unwrap();
+        let m = c.manifest("x/y", "t", "reading x/y").unwrap();
+        assert_eq!(m.bytes, b"{}");
+        assert_eq!(m.digest, Digest::sha256_of(b"{}"));
+        // The token is cached per scope: a second request asks for no new token.
+        c.manifest("x/y", "t", "reading x/y").unwrap();
+        let log = seen.lock().unwrap().clone();
+        let tokens =
+            log.iter().filter(|l| l.starts_with("/token?service=test&scope=repository%3Ax%2Fy%3Apull")).count();
+        assert_eq!(tokens, 1, "{log:#?}");
+        assert!(log.iter().any(|l| l == "/v2/x/y/manifests/t Bearer T1"), "{log:#?}");
+
+        // Wrong password: refused at the token endpoint, reported as such.
+        let bad = Credentials { username: "u".into(), password: "nope".into() };
+        let c = Client::connect(&addr, true, Some(bad), None).unwrap();
+        let e = c.manifest("x/y", "t", "reading x/y").unwrap_err();
+        assert_eq!(e.status(), Some(401));
+        assert!(e.to_string().contains("credentials were refused"), "{e}");
+        // Anonymous: the registry wants a login.
+        let c = Client::connect(&addr, true, None, None).unwrap();
+        let e = c.manifest("x/y", "t", "reading x/y").unwrap_err().to_string();
+        assert!(e.contains("warren login"), "{e}");
+        // A digest that does not match the manifest is refused.
+        let creds = Credentials { username: "u".into(), password: "p".into() };
+        let c = Client::connect(&addr, true, Some(creds), None).unwrap();
+        let other = Digest::sha256_of(b"x");
+        let e = c.manifest("x/y", other.as_str(), "reading x/y").unwrap_err().to_string();
+        assert!(e.contains("manifest digest mismatch"), "{e}");
+    }
+
     #[test]
     fn www_authenticate_bearer() {
         let c = Challenge::parse(
