@@ -7,6 +7,7 @@
 mod common;
 
 mod fixtures;
+mod pull;
 mod smoke;
 mod run;
 mod userns;
