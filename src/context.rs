@@ -36,7 +36,13 @@ impl Context {
             mapping.warn_if_degraded();
             userns::enter_engine_namespace(&mapping, &run_dir)?;
         }
-        Ok(Context { global: global.clone(), rootless, mapping, storage_root, run_dir })
+        Ok(Context {
+            global: global.clone(),
+            rootless,
+            mapping,
+            storage_root,
+            run_dir,
+        })
     }
 }
 

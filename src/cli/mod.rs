@@ -13,7 +13,11 @@ use crate::context::Context;
 use crate::error::exit_code_of;
 
 #[derive(Parser, Debug)]
-#[command(name = "warren", version, about = "Manage pods, containers and images, rootless first")]
+#[command(
+    name = "warren",
+    version,
+    about = "Manage pods, containers and images, rootless first"
+)]
 #[command(propagate_version = true, disable_help_subcommand = true)]
 pub struct Cli {
     #[command(flatten)]
@@ -125,7 +129,9 @@ pub fn main() -> i32 {
     // Hidden helpers run before any namespace decision: they are already where they must be.
     match cli.command {
         Command::InternalRuntime(args) => return finish(crate::runtime::embedded::main(args)),
-        Command::InternalPause => return finish(userns::pause::run().map_err(Into::into).map(|_| 0)),
+        Command::InternalPause => {
+            return finish(userns::pause::run().map_err(Into::into).map(|_| 0))
+        }
         _ => {}
     }
     let needs_userns = cli.command.needs_userns();

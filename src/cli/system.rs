@@ -34,11 +34,18 @@ pub fn info(_ctx: &Context, _args: InfoArgs) -> Result<i32> {
 pub fn version(_ctx: &Context, args: VersionArgs) -> Result<i32> {
     let v = env!("CARGO_PKG_VERSION");
     match args.format.as_deref() {
-        Some("json") => println!("{}", serde_json::json!({"Client": {"Version": v, "OsArch": format!("{}/{}", std::env::consts::OS, crate::image::host_arch())}})),
+        Some("json") => println!(
+            "{}",
+            serde_json::json!({"Client": {"Version": v, "OsArch": format!("{}/{}", std::env::consts::OS, crate::image::host_arch())}})
+        ),
         _ => {
             println!("Client:       Warren");
             println!("Version:      {v}");
-            println!("OS/Arch:      {}/{}", std::env::consts::OS, crate::image::host_arch());
+            println!(
+                "OS/Arch:      {}/{}",
+                std::env::consts::OS,
+                crate::image::host_arch()
+            );
         }
     }
     Ok(0)

@@ -11,9 +11,9 @@
 
 pub mod digest;
 pub mod extract;
+pub mod report;
 pub mod store;
 mod sys;
 
 pub use digest::Digest;
 pub use store::{ImageRecord, LayerRecord, Store, StoreLock, StoreOptions};
-

@@ -9,5 +9,7 @@ pub fn in_engine_namespace() -> bool {
 
 /// Join the namespace the pause process keeps alive, or create it (and the pause process).
 pub fn enter_engine_namespace(_mapping: &Mapping, _run_dir: &Path) -> Result<()> {
-    Err(Error::Other("entering the user namespace is not built yet".into()))
+    Err(Error::Other(
+        "entering the user namespace is not built yet".into(),
+    ))
 }

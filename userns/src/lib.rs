@@ -47,7 +47,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Mapping {
     /// The mapping for the invoking user: identity for root, else subordinate ranges, else single id.
     pub fn for_current_user() -> Result<Mapping> {
-        Err(Error::Other("userns::Mapping::for_current_user is not built yet".into()))
+        Err(Error::Other(
+            "userns::Mapping::for_current_user is not built yet".into(),
+        ))
     }
 
     /// Print one warning (not one per file) when the mapping is the single-id fallback.
