@@ -25,16 +25,28 @@ impl Context {
         let rootless = !nix::unistd::geteuid().is_root() || userns::in_engine_namespace();
         let run_dir = match &global.runroot {
             Some(p) => p.clone(),
-            None => userns::rundir::runtime_dir().context("choosing the runtime directory")?,
+            None => match userns::rundir::runtime_dir() {
+                Ok(p) => p,
+                Err(e) if needs_userns => return Err(e).context("choosing the runtime directory"),
+                // Commands that only read metadata (version, info, ...) never fail for this.
+                Err(e) => {
+                    tracing::debug!("choosing the runtime directory: {e}");
+                    PathBuf::from(format!("/tmp/warren-run-{}", nix::unistd::getuid()))
+                }
+            },
         };
         let storage_root = match &global.root {
             Some(p) => p.clone(),
             None => default_storage_root(rootless)?,
         };
-        let mapping = userns::Mapping::for_current_user().context("reading the id mapping")?;
-        if needs_userns && rootless && !userns::in_engine_namespace() {
+        let mut mapping = current_mapping();
+        if needs_userns && !userns::in_engine_namespace() {
             mapping.warn_if_degraded();
-            userns::enter_engine_namespace(&mapping, &run_dir)?;
+            if rootless {
+                userns::enter_engine_namespace(&mapping, &run_dir)?;
+                // The namespace's own mapping (it may predate a change of /etc/subuid).
+                mapping = current_mapping();
+            }
         }
         Ok(Context {
             global: global.clone(),
@@ -44,6 +56,21 @@ impl Context {
             run_dir,
         })
     }
+}
+
+/// The mapping of this user (or of the namespace we are in); a failure to read it degrades to the
+/// single-id mapping, with the cause as the reason, instead of stopping the command.
+fn current_mapping() -> userns::Mapping {
+    userns::Mapping::for_current_user().unwrap_or_else(|e| {
+        tracing::debug!("reading the id mapping: {e}");
+        let (uid, gid) = (nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw());
+        userns::Mapping {
+            map: userns::IdMap::single(uid, gid),
+            kind: userns::MappingKind::SingleId {
+                reason: format!("reading the id mapping failed ({e}); only uid {uid} and gid {gid} are mapped (see docs/rootless.md)"),
+            },
+        }
+    })
 }
 
 /// `$XDG_DATA_HOME/warren/storage` (default `~/.local/share/warren/storage`) rootless,

@@ -19,10 +19,7 @@ pub struct ExitError {
 
 impl ExitError {
     pub fn new(code: i32, message: impl Into<String>) -> Self {
-        ExitError {
-            code,
-            message: message.into(),
-        }
+        ExitError { code, message: message.into() }
     }
 }
 
@@ -36,7 +33,5 @@ impl std::error::Error for ExitError {}
 
 /// The exit code for an error that reached the CLI edge.
 pub fn exit_code_of(err: &anyhow::Error) -> i32 {
-    err.downcast_ref::<ExitError>()
-        .map(|e| e.code)
-        .unwrap_or(EXIT_ENGINE)
+    err.downcast_ref::<ExitError>().map(|e| e.code).unwrap_or(EXIT_ENGINE)
 }

@@ -122,9 +122,7 @@ fn lex(s: &str) -> Result<Vec<Tok>> {
     while let Some(i) = rest.find("{{") {
         let mut text = rest[..i].to_string();
         let mut inner_start = i + 2;
-        if rest[inner_start..].starts_with('-')
-            && rest[inner_start + 1..].starts_with(char::is_whitespace)
-        {
+        if rest[inner_start..].starts_with('-') && rest[inner_start + 1..].starts_with(char::is_whitespace) {
             text = text.trim_end().to_string();
             inner_start += 1;
         }
@@ -160,12 +158,7 @@ fn lex_action(s: &str) -> Result<(Vec<String>, usize, bool)> {
             bail!("template: unclosed action (missing \"}}}}\")");
         }
         let c = b[i];
-        if c == '-'
-            && b.get(i + 1) == Some(&'}')
-            && b.get(i + 2) == Some(&'}')
-            && i > 0
-            && b[i - 1].is_whitespace()
-        {
+        if c == '-' && b.get(i + 1) == Some(&'}') && b.get(i + 2) == Some(&'}') && i > 0 && b[i - 1].is_whitespace() {
             return Ok((words, bytes + 3, true));
         }
         if c == '}' && b.get(i + 1) == Some(&'}') {
@@ -180,14 +173,10 @@ fn lex_action(s: &str) -> Result<(Vec<String>, usize, bool)> {
             let mut w = String::from(q);
             adv(&mut i, &mut bytes, c);
             loop {
-                let Some(&d) = b.get(i) else {
-                    bail!("template: unterminated string")
-                };
+                let Some(&d) = b.get(i) else { bail!("template: unterminated string") };
                 adv(&mut i, &mut bytes, d);
                 if d == '\\' && q == '"' {
-                    let Some(&e) = b.get(i) else {
-                        bail!("template: unterminated string")
-                    };
+                    let Some(&e) = b.get(i) else { bail!("template: unterminated string") };
                     adv(&mut i, &mut bytes, e);
                     w.push(match e {
                         'n' => '\n',
@@ -211,12 +200,7 @@ fn lex_action(s: &str) -> Result<(Vec<String>, usize, bool)> {
         }
         let mut w = String::new();
         while let Some(&d) = b.get(i) {
-            if d.is_whitespace()
-                || d == '|'
-                || d == '('
-                || d == ')'
-                || (d == '}' && b.get(i + 1) == Some(&'}'))
-            {
+            if d.is_whitespace() || d == '|' || d == '(' || d == ')' || (d == '}' && b.get(i + 1) == Some(&'}')) {
                 break;
             }
             w.push(d);
@@ -313,9 +297,7 @@ fn exec(nodes: &[Node], dot: &Value, out: &mut String) -> Result<()> {
         match n {
             Node::Text(t) => out.push_str(t),
             Node::Action(p) => out.push_str(&go_string(&eval(p, dot)?)),
-            Node::If(p, body, els) => {
-                exec(if truthy(&eval(p, dot)?) { body } else { els }, dot, out)?
-            }
+            Node::If(p, body, els) => exec(if truthy(&eval(p, dot)?) { body } else { els }, dot, out)?,
             Node::With(p, body, els) => {
                 let v = eval(p, dot)?;
                 if truthy(&v) {
@@ -344,21 +326,24 @@ fn exec(nodes: &[Node], dot: &Value, out: &mut String) -> Result<()> {
     Ok(())
 }
 
+fn lower_first(k: &str) -> String {
+    let mut c = k.chars();
+    c.next().map(|f| f.to_lowercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
 fn field(dot: &Value, path: &[String]) -> Result<Value> {
     let mut cur = dot.clone();
     for (i, k) in path.iter().enumerate() {
         cur = match cur {
-            Value::Object(mut o) => match o.remove(k) {
+            // Go templates name struct fields (`.Store.GraphRoot`); Podman's JSON may start them lower case.
+            Value::Object(mut o) => match o.remove(k).or_else(|| o.remove(&lower_first(k))) {
                 Some(v) => v,
                 // Missing keys of maps print "<no value>"; an unknown top-level field is an error.
                 None if i == 0 => bail!("template: can't evaluate field {k}"),
                 None => Value::String("<no value>".into()),
             },
             Value::Null => Value::Null,
-            other => bail!(
-                "template: can't evaluate field {k} in {}",
-                go_string(&other)
-            ),
+            other => bail!("template: can't evaluate field {k} in {}", go_string(&other)),
         };
     }
     Ok(cur)
@@ -414,9 +399,7 @@ fn call(f: &str, args: &[Value]) -> Result<Value> {
                 .split(' ')
                 .map(|w| {
                     let mut c = w.chars();
-                    c.next()
-                        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-                        .unwrap_or_default()
+                    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
                 })
                 .collect::<Vec<_>>()
                 .join(" "),
@@ -428,12 +411,9 @@ fn call(f: &str, args: &[Value]) -> Result<Value> {
             _ => 0,
         }),
         "join" => match args {
-            [Value::Array(a), sep] | [sep, Value::Array(a)] => Value::String(
-                a.iter()
-                    .map(go_string)
-                    .collect::<Vec<_>>()
-                    .join(&go_string(sep)),
-            ),
+            [Value::Array(a), sep] | [sep, Value::Array(a)] => {
+                Value::String(a.iter().map(go_string).collect::<Vec<_>>().join(&go_string(sep)))
+            }
             [Value::Null, _] | [_, Value::Null] => Value::String(String::new()),
             _ => bail!("template: join takes a list and a separator"),
         },
@@ -450,20 +430,11 @@ pub fn go_string(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.clone(),
-        Value::Array(a) => format!(
-            "[{}]",
-            a.iter().map(go_string).collect::<Vec<_>>().join(" ")
-        ),
+        Value::Array(a) => format!("[{}]", a.iter().map(go_string).collect::<Vec<_>>().join(" ")),
         Value::Object(o) => {
             let mut keys: Vec<&String> = o.keys().collect();
             keys.sort();
-            format!(
-                "map[{}]",
-                keys.iter()
-                    .map(|k| format!("{k}:{}", go_string(&o[*k])))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            )
+            format!("map[{}]", keys.iter().map(|k| format!("{k}:{}", go_string(&o[*k]))).collect::<Vec<_>>().join(" "))
         }
     }
 }
@@ -589,10 +560,7 @@ pub fn time_ago(unix: i64) -> String {
 }
 
 pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -624,11 +592,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let s = s.trim();
     let (date, time) = s.split_once(['T', 't', ' '])?;
     let mut d = date.splitn(3, '-');
-    let (y, mo, da): (i64, i64, i64) = (
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-    );
+    let (y, mo, da): (i64, i64, i64) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
     let (clock, offset) = if let Some(c) = time.strip_suffix(['Z', 'z']) {
         (c, 0)
     } else {
@@ -636,18 +600,11 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         let (c, off) = time.split_at(i);
         let sign = if off.starts_with('-') { -1 } else { 1 };
         let (oh, om) = off[1..].split_once(':')?;
-        (
-            c,
-            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60),
-        )
+        (c, sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60))
     };
     let clock = clock.split('.').next()?;
     let mut c = clock.splitn(3, ':');
-    let (h, mi, se): (i64, i64, i64) = (
-        c.next()?.parse().ok()?,
-        c.next()?.parse().ok()?,
-        c.next()?.parse().ok()?,
-    );
+    let (h, mi, se): (i64, i64, i64) = (c.next()?.parse().ok()?, c.next()?.parse().ok()?, c.next()?.parse().ok()?);
     Some(days_from_civil(y, mo, da) * 86400 + h * 3600 + mi * 60 + se - offset)
 }
 
@@ -655,12 +612,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 pub fn format_rfc3339(unix: i64) -> String {
     let (y, m, d) = civil_from_days(unix.div_euclid(86400));
     let r = unix.rem_euclid(86400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        r / 3600,
-        r / 60 % 60,
-        r % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", r / 3600, r / 60 % 60, r % 60)
 }
 
 /// Now, as RFC 3339 (UTC), for `pulled` and similar stamps.
@@ -672,6 +624,70 @@ pub fn now_rfc3339() -> String {
 pub fn go_time_string(unix: i64) -> String {
     let s = format_rfc3339(unix);
     format!("{} {} +0000 UTC", &s[..10], &s[11..19])
+}
+
+/// The current time with nanoseconds, as Podman's k8s-file logs write it (`2026-12-03T15:47:56.123456789+00:00`).
+pub fn now_rfc3339_nanos() -> String {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let base = format_rfc3339(d.as_secs() as i64);
+    format!("{}.{:09}+00:00", base.trim_end_matches('Z'), d.subsec_nanos())
+}
+
+/// Seconds since an RFC 3339 time (0 when it cannot be parsed).
+pub fn seconds_since(t: &str) -> i64 {
+    parse_rfc3339(t).map(|x| now_unix() - x).unwrap_or(0)
+}
+
+/// Rows of cells as a Podman table.
+pub fn table(rows: &[Vec<String>]) -> String {
+    tabwrite(&rows.iter().map(|r| r.join("\t")).collect::<Vec<_>>().join("\n"))
+}
+
+/// Render a user's Go template for one value; a template error is printed in place, like a bad field.
+pub fn render_simple(tpl: &str, v: &Value) -> String {
+    match Template::parse(tpl).and_then(|t| t.render(v)) {
+        Ok(s) => s,
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+/// A JSON value as the YAML-like text `podman info` prints.
+pub fn yaml(v: &Value, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    let mut out = String::new();
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match x {
+                    Value::Object(o) if !o.is_empty() => out.push_str(&format!("{pad}{k}:\n{}", yaml(x, indent + 2))),
+                    Value::Array(a) if !a.is_empty() => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        for item in a {
+                            let inner = yaml(item, indent + 2);
+                            let inner = inner.trim_start();
+                            out.push_str(&format!(
+                                "{pad}- {}",
+                                if inner.contains('\n') { inner.to_string() } else { format!("{inner}\n") }
+                            ));
+                        }
+                    }
+                    _ => out.push_str(&format!("{pad}{k}: {}\n", yaml_scalar(x))),
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", yaml_scalar(other))),
+    }
+    out
+}
+
+fn yaml_scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) if s.is_empty() => "\"\"".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(_) => "[]".into(),
+        Value::Object(_) => "{}".into(),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -687,10 +703,7 @@ mod tests {
     fn fields_pipelines_and_functions() {
         let v = json!({"Repository": "docker.io/library/busybox", "Tag": "latest", "ID": "abc",
             "Config": {"Cmd": ["sh", "-c"], "Env": null, "Labels": {"a": "1"}}, "Size": 4509681});
-        assert_eq!(
-            r("{{.Repository}}:{{.Tag}} {{.ID}}", v.clone()),
-            "docker.io/library/busybox:latest abc"
-        );
+        assert_eq!(r("{{.Repository}}:{{.Tag}} {{.ID}}", v.clone()), "docker.io/library/busybox:latest abc");
         assert_eq!(r("{{.Config.Cmd}}", v.clone()), "[sh -c]");
         assert_eq!(r("{{json .Config.Cmd}}", v.clone()), r#"["sh","-c"]"#);
         assert_eq!(r("{{.Config.Cmd | json}}", v.clone()), r#"["sh","-c"]"#);
@@ -700,27 +713,15 @@ mod tests {
         assert_eq!(r("{{.Size}}", v.clone()), "4509681");
         assert_eq!(r(r#"{{.ID}}{{"\n"}}"#, v.clone()), "abc\n");
         assert_eq!(r(r"{{.ID}}\t{{.Tag}}", v.clone()), "abc\tlatest");
-        assert_eq!(
-            r("{{range .Config.Cmd}}<{{.}}>{{end}}", v.clone()),
-            "<sh><-c>"
-        );
-        assert_eq!(
-            r("{{if .Config.Env}}env{{else}}none{{end}}", v.clone()),
-            "none"
-        );
+        assert_eq!(r("{{range .Config.Cmd}}<{{.}}>{{end}}", v.clone()), "<sh><-c>");
+        assert_eq!(r("{{if .Config.Env}}env{{else}}none{{end}}", v.clone()), "none");
         assert_eq!(r("{{join .Config.Cmd \",\"}}", v.clone()), "sh,-c");
-        assert_eq!(
-            r("{{upper .Tag}} {{len .Config.Cmd}}", v.clone()),
-            "LATEST 2"
-        );
+        assert_eq!(r("{{upper .Tag}} {{len .Config.Cmd}}", v.clone()), "LATEST 2");
         assert_eq!(r("{{- .Tag -}} x", v.clone()), "latestx");
         assert!(Template::parse("{{.Tag").is_err());
         assert!(Template::parse("{{range .X}}").is_err());
         assert!(Template::parse("{{.Nope}}").unwrap().render(&v).is_err());
-        assert!(Template::parse("{{nofunc .Tag}}")
-            .unwrap()
-            .render(&v)
-            .is_err());
+        assert!(Template::parse("{{nofunc .Tag}}").unwrap().render(&v).is_err());
     }
 
     #[test]
@@ -734,13 +735,8 @@ mod tests {
             "CreatedSince" => Some("CREATED".to_string()),
             _ => None,
         };
-        let out = render_rows(
-            "table {{.Repository}} {{.Tag}} {{.ID}} {{.CreatedSince}} {{.Size}}",
-            &rows,
-            false,
-            &hdr,
-        )
-        .unwrap();
+        let out = render_rows("table {{.Repository}} {{.Tag}} {{.ID}} {{.CreatedSince}} {{.Size}}", &rows, false, &hdr)
+            .unwrap();
         assert_eq!(
             out,
             "REPOSITORY                 TAG         IMAGE ID      CREATED       SIZE\n\
@@ -751,9 +747,7 @@ mod tests {
         assert_eq!(out, "a416a98b71e2\n0123456789ab\n");
         let out = render_rows("{{.ID}}", &rows, false, &hdr).unwrap();
         assert_eq!(out, "a416a98b71e2\n0123456789ab\n");
-        assert!(render_rows("json", &rows, false, &hdr)
-            .unwrap()
-            .starts_with("[\n  {"));
+        assert!(render_rows("json", &rows, false, &hdr).unwrap().starts_with("[\n  {"));
         assert_eq!(default_header("CreatedAt"), "CREATED AT");
         assert_eq!(default_header("ID"), "ID");
     }
@@ -780,10 +774,7 @@ mod tests {
     #[test]
     fn rfc3339_round_trip() {
         assert_eq!(parse_rfc3339("2024-01-01T00:00:00Z"), Some(1_704_067_200));
-        assert_eq!(
-            parse_rfc3339("2024-01-01T01:00:00.123456789+01:00"),
-            Some(1_704_067_200)
-        );
+        assert_eq!(parse_rfc3339("2024-01-01T01:00:00.123456789+01:00"), Some(1_704_067_200));
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(format_rfc3339(1_704_067_200), "2024-01-01T00:00:00Z");
         assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");

@@ -136,10 +136,7 @@ pub enum ImageCommand {
 
 impl ImageCommand {
     pub fn needs_userns(&self) -> bool {
-        matches!(
-            self,
-            ImageCommand::Pull(_) | ImageCommand::Rm(_) | ImageCommand::Prune(_)
-        )
+        matches!(self, ImageCommand::Pull(_) | ImageCommand::Rm(_) | ImageCommand::Prune(_))
     }
 }
 
@@ -198,11 +195,7 @@ fn images_header(field: &str) -> Option<String> {
 
 pub fn images(ctx: &Context, args: ImagesArgs) -> Result<i32> {
     let store = Store::open(ctx)?;
-    let mut filters: Vec<Filter> = args
-        .filter
-        .iter()
-        .map(|f| Filter::parse(f))
-        .collect::<Result<_>>()?;
+    let mut filters: Vec<Filter> = args.filter.iter().map(|f| Filter::parse(f)).collect::<Result<_>>()?;
     if let Some(r) = &args.repository {
         filters.push(Filter::Reference(r.clone()));
     }
@@ -220,48 +213,29 @@ pub fn images(ctx: &Context, args: ImagesArgs) -> Result<i32> {
         }
     }
     // Newest first, like Podman's default --sort created.
-    selected.sort_by(|a, b| {
-        b.1.cmp(&a.1)
-            .then_with(|| all[a.0].pulled.cmp(&all[b.0].pulled).reverse())
-    });
+    selected.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| all[a.0].pulled.cmp(&all[b.0].pulled).reverse()));
     if args.quiet {
         for (i, _) in &selected {
             let r = &all[*i];
-            println!(
-                "{}",
-                if args.no_trunc {
-                    r.id.to_string()
-                } else {
-                    report::short_id(r)
-                }
-            );
+            println!("{}", if args.no_trunc { r.id.to_string() } else { report::short_id(r) });
         }
         return Ok(0);
     }
     if args.format.as_deref().map(str::trim) == Some("json") {
-        let v: Vec<Value> = selected
-            .iter()
-            .map(|(i, _)| report::summary_json(&all[*i], &configs[*i]))
-            .collect();
+        let v: Vec<Value> = selected.iter().map(|(i, _)| report::summary_json(&all[*i], &configs[*i])).collect();
         println!("{}", pretty(&Value::Array(v), 4)?);
         return Ok(0);
     }
-    let rows: Vec<Value> = selected
-        .iter()
-        .flat_map(|(i, _)| report::image_rows(&all[*i], &configs[*i], args.no_trunc))
-        .collect();
+    let rows: Vec<Value> =
+        selected.iter().flat_map(|(i, _)| report::image_rows(&all[*i], &configs[*i], args.no_trunc)).collect();
     let fmt = match &args.format {
         Some(f) => f.clone(),
         None if args.digests => {
-            "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-                .into()
+            "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".into()
         }
         None => "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".into(),
     };
-    print!(
-        "{}",
-        format::render_rows(&fmt, &rows, args.noheading, &images_header)?
-    );
+    print!("{}", format::render_rows(&fmt, &rows, args.noheading, &images_header)?);
     Ok(0)
 }
 
@@ -285,15 +259,8 @@ pub fn rmi(ctx: &Context, args: RmiArgs) -> Result<i32> {
     let store = Store::open(ctx)?;
     let _lock = store.lock()?;
     let mut errors: Vec<anyhow::Error> = Vec::new();
-    let targets: Vec<String> = if args.all {
-        store
-            .images()?
-            .iter()
-            .map(|r| r.id.hex().to_string())
-            .collect()
-    } else {
-        args.images.clone()
-    };
+    let targets: Vec<String> =
+        if args.all { store.images()?.iter().map(|r| r.id.hex().to_string()).collect() } else { args.images.clone() };
     for name in &targets {
         match rmi_one(ctx, &store, name, &args) {
             Ok(()) => {}
@@ -318,21 +285,14 @@ fn rmi_one(ctx: &Context, store: &Store, name: &str, args: &RmiArgs) -> Result<(
         )
         .into());
     }
-    let by_id = rec.id.as_str() == name
-        || rec
-            .id
-            .hex()
-            .starts_with(name.strip_prefix("sha256:").unwrap_or(name));
+    let by_id = rec.id.as_str() == name || rec.id.hex().starts_with(name.strip_prefix("sha256:").unwrap_or(name));
     // A name given for an image with several names only removes that name (like Podman).
     if !by_id && rec.names.len() > 1 && !args.all {
         let full = rec
             .names
             .iter()
             .find(|n| {
-                crate::storage::store::find_in(std::slice::from_ref(&only_name(&rec, n)), name)
-                    .ok()
-                    .flatten()
-                    .is_some()
+                crate::storage::store::find_in(std::slice::from_ref(&only_name(&rec, n)), name).ok().flatten().is_some()
             })
             .cloned();
         if let Some(n) = full {
@@ -421,9 +381,10 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let fmt = args.format.clone().unwrap_or_else(|| {
-        "table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}".into()
-    });
+    let fmt = args
+        .format
+        .clone()
+        .unwrap_or_else(|| "table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}".into());
     let header = |f: &str| match f {
         "CreatedSince" => Some("CREATED".to_string()),
         "CreatedBy" => Some("CREATED BY".to_string()),
@@ -438,17 +399,10 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<i32> {
         bail!("inspect requires at least one image name or ID");
     }
     if !matches!(args.r#type.as_str(), "all" | "image") {
-        bail!(
-            "inspecting {:?} objects is not supported yet (only images)",
-            args.r#type
-        );
+        bail!("inspecting {:?} objects is not supported yet (only images)", args.r#type);
     }
     let store = Store::open(ctx)?;
-    let driver = ctx
-        .global
-        .storage_driver
-        .clone()
-        .unwrap_or_else(|| "overlay".into());
+    let driver = ctx.global.storage_driver.clone().unwrap_or_else(|| "overlay".into());
     let mut found = Vec::new();
     let mut errors: Vec<anyhow::Error> = Vec::new();
     for n in &args.names {
@@ -517,9 +471,7 @@ pub fn prune(ctx: &Context, args: PruneArgs) -> Result<i32> {
             continue;
         }
         let config = report::config_json(&store, &rec);
-        if !report::matches(&rec, &config, &filters, &none)?
-            || !containers_using(ctx, &rec)?.is_empty()
-        {
+        if !report::matches(&rec, &config, &filters, &none)? || !containers_using(ctx, &rec)?.is_empty() {
             continue;
         }
         store.remove_image(&rec.id)?;
@@ -530,9 +482,5 @@ pub fn prune(ctx: &Context, args: PruneArgs) -> Result<i32> {
 
 pub fn exists(ctx: &Context, args: ExistsArgs) -> Result<i32> {
     let store = Store::open(ctx)?;
-    Ok(if store.find_image(&args.image)?.is_some() {
-        0
-    } else {
-        1
-    })
+    Ok(if store.find_image(&args.image)?.is_some() { 0 } else { 1 })
 }

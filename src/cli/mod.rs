@@ -13,11 +13,7 @@ use crate::context::Context;
 use crate::error::exit_code_of;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "warren",
-    version,
-    about = "Manage pods, containers and images, rootless first"
-)]
+#[command(name = "warren", version, about = "Manage pods, containers and images, rootless first")]
 #[command(propagate_version = true, disable_help_subcommand = true)]
 pub struct Cli {
     #[command(flatten)]
@@ -80,6 +76,24 @@ pub enum Command {
     // --- containers ---
     /// Run a command in a new container
     Run(container::RunArgs),
+    /// Create but do not start a container
+    Create(container::RunArgs),
+    /// Start one or more containers
+    Start(container::StartArgs),
+    /// Restart one or more containers
+    Restart(container::RestartArgs),
+    /// List containers
+    Ps(container::PsArgs),
+    /// Stop one or more containers
+    Stop(container::StopArgs),
+    /// Kill one or more running containers with a specific signal
+    Kill(container::KillArgs),
+    /// Remove one or more containers
+    Rm(container::RmArgs),
+    /// Block on one or more containers
+    Wait(container::WaitArgs),
+    /// Fetch the logs of one or more containers
+    Logs(container::LogsArgs),
     /// Display the configuration of an object (image or container)
     Inspect(image::InspectArgs),
 
@@ -95,6 +109,12 @@ pub enum Command {
     /// The embedded OCI runtime, run as a fresh single-threaded process
     #[command(name = "__runtime", hide = true)]
     InternalRuntime(crate::runtime::embedded::RuntimeArgs),
+    /// The monitor of a detached container
+    #[command(name = "__monitor", hide = true)]
+    InternalMonitor { id: String },
+    /// Report the storage driver that works here (run by `info` inside the engine namespace)
+    #[command(name = "__probe-driver", hide = true)]
+    InternalProbeDriver,
     /// The pause process that keeps the engine's user namespace alive
     #[command(name = "__pause", hide = true)]
     InternalPause,
@@ -105,7 +125,18 @@ impl Command {
     /// metadata or talk to a registry never fail for the lack of one.
     pub fn needs_userns(&self) -> bool {
         match self {
-            Command::Pull(_) | Command::Run(_) | Command::Unshare(_) | Command::Rmi(_) => true,
+            Command::Pull(_)
+            | Command::Run(_)
+            | Command::Unshare(_)
+            | Command::Rmi(_)
+            | Command::Stop(_)
+            | Command::Kill(_)
+            | Command::Rm(_)
+            | Command::Create(_)
+            | Command::Start(_)
+            | Command::Restart(_)
+            | Command::InternalMonitor { .. }
+            | Command::InternalProbeDriver => true,
             Command::Image(c) => c.needs_userns(),
             _ => false,
         }
@@ -129,9 +160,7 @@ pub fn main() -> i32 {
     // Hidden helpers run before any namespace decision: they are already where they must be.
     match cli.command {
         Command::InternalRuntime(args) => return finish(crate::runtime::embedded::main(args)),
-        Command::InternalPause => {
-            return finish(userns::pause::run().map_err(Into::into).map(|_| 0))
-        }
+        Command::InternalPause => return finish(userns::pause::run().map_err(Into::into).map(|_| 0)),
         _ => {}
     }
     let needs_userns = cli.command.needs_userns();
@@ -151,6 +180,17 @@ pub fn main() -> i32 {
         Command::History(a) => image::history(&ctx, a),
         Command::Image(c) => image::image(&ctx, c),
         Command::Run(a) => container::run(&ctx, a),
+        Command::Ps(a) => container::ps(&ctx, a),
+        Command::Create(a) => container::create(&ctx, a),
+        Command::Start(a) => container::start(&ctx, a),
+        Command::Restart(a) => container::restart(&ctx, a),
+        Command::Stop(a) => container::stop(&ctx, a),
+        Command::Kill(a) => container::kill(&ctx, a),
+        Command::Rm(a) => container::rm(&ctx, a),
+        Command::Wait(a) => container::wait(&ctx, a),
+        Command::Logs(a) => container::logs(&ctx, a),
+        Command::InternalMonitor { id } => crate::run::monitor_main(&ctx, &id),
+        Command::InternalProbeDriver => system::probe_driver(&ctx),
         Command::Inspect(a) => image::inspect(&ctx, a),
         Command::Info(a) => system::info(&ctx, a),
         Command::Version(a) => system::version(&ctx, a),

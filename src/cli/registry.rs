@@ -1,10 +1,18 @@
 //! `pull`, `search`, `login`, `logout`: finding and fetching images.
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Context as _, Result};
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use clap::Args;
 use std::path::PathBuf;
 
 use crate::context::Context;
+use crate::image::auth::{self, AuthFile, Credentials};
+use crate::image::client::{Client, ClientOptions};
+use crate::image::manifest::Platform;
+use crate::image::pull::{self, PullOptions, PullPolicy};
+use crate::image::registries::RegistriesConf;
+use crate::image::search::{self, SearchOptions};
+use crate::storage::Store;
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct PullArgs {
@@ -106,18 +114,177 @@ pub struct LogoutArgs {
     pub authfile: Option<PathBuf>,
 }
 
-pub fn pull(_ctx: &Context, _args: PullArgs) -> Result<i32> {
-    bail!("pull is not built yet")
+impl PullArgs {
+    /// The registry and platform options of a pull (shared with `run --pull`).
+    pub fn pull_options(&self) -> Result<PullOptions> {
+        let platform = Platform::choose(self.platform.as_deref(), self.os.as_deref(), self.arch.as_deref(), self.variant.as_deref())
+            .map_err(|e| anyhow!(e))?;
+        Ok(PullOptions {
+            client: ClientOptions {
+                creds: self.creds.clone(),
+                authfile: self.authfile.clone(),
+                tls_verify: self.tls_verify,
+                cert_dir: self.cert_dir.clone(),
+            },
+            platform,
+        })
+    }
 }
 
-pub fn search(_ctx: &Context, _args: SearchArgs) -> Result<i32> {
-    bail!("search is not built yet")
+pub fn pull(ctx: &Context, args: PullArgs) -> Result<i32> {
+    if args.all_tags {
+        bail!("--all-tags is not supported yet: pull each tag by name");
+    }
+    let policy: PullPolicy = args.policy.parse()?;
+    let opts = args.pull_options()?;
+    let store = Store::open(ctx)?;
+    let img = pull::ensure_image(ctx, &store, &args.image, policy, &opts, args.quiet)?;
+    println!("{}", img.id.hex());
+    Ok(0)
 }
 
-pub fn login(_ctx: &Context, _args: LoginArgs) -> Result<i32> {
-    bail!("login is not built yet")
+pub fn search(_ctx: &Context, args: SearchArgs) -> Result<i32> {
+    let opts = SearchOptions {
+        client: ClientOptions {
+            creds: args.creds.clone(),
+            authfile: args.authfile.clone(),
+            tls_verify: args.tls_verify,
+            cert_dir: args.cert_dir.clone(),
+        },
+        limit: args.limit,
+        list_tags: args.list_tags,
+        filters: args.filter.clone(),
+    };
+    let results = search::search(&args.term, &opts)?;
+    let out = search::render(&results, args.format.as_deref(), args.list_tags, args.no_trunc)?;
+    print!("{out}");
+    Ok(0)
 }
 
-pub fn logout(_ctx: &Context, _args: LogoutArgs) -> Result<i32> {
-    bail!("logout is not built yet")
+/// The registry a login/logout is for: the argument (a host, optionally with a repository path; a
+/// scheme and trailing slash are accepted), else the first unqualified-search registry, as Podman does.
+fn login_target(arg: Option<&str>) -> Result<String> {
+    match arg {
+        Some(a) if !a.trim().is_empty() => Ok(auth::normalise_key(a.trim())),
+        _ => {
+            let conf = RegistriesConf::load()?;
+            conf.search.first().cloned().ok_or_else(|| {
+                anyhow!("no registry given and no unqualified-search registries are defined in registries.conf: name the registry, e.g. `warren login localhost:5000`")
+            })
+        }
+    }
+}
+
+fn auth_write_path(authfile: Option<&std::path::Path>) -> Result<std::path::PathBuf> {
+    auth::write_path(authfile).ok_or_else(|| {
+        anyhow!("cannot choose an auth file: none of --authfile, REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR or HOME is set")
+    })
+}
+
+fn read_line_from_stdin() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading stdin")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// Read a password from the terminal without echo.
+fn prompt_password(prompt: &str) -> Result<String> {
+    use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let stdin = std::io::stdin();
+    let saved = tcgetattr(&stdin).context("reading the terminal settings")?;
+    let mut noecho = saved.clone();
+    noecho.local_flags.remove(LocalFlags::ECHO);
+    tcsetattr(&stdin, SetArg::TCSANOW, &noecho).context("turning off echo")?;
+    let res = read_line_from_stdin();
+    let _ = tcsetattr(&stdin, SetArg::TCSANOW, &saved);
+    eprintln!();
+    res
+}
+
+pub fn login(_ctx: &Context, args: LoginArgs) -> Result<i32> {
+    let key = login_target(args.registry.as_deref())?;
+    let host = key.split('/').next().unwrap_or(&key).to_string();
+    let repo = key.split_once('/').map(|(_, r)| r.to_string());
+    if args.get_login {
+        let c = auth::lookup(None, args.authfile.as_deref(), &host, repo.as_deref())?
+            .ok_or_else(|| anyhow!("not logged into {key}"))?;
+        println!("{}", c.username);
+        return Ok(0);
+    }
+    if args.password.is_some() && args.password_stdin {
+        bail!("--password and --password-stdin are mutually exclusive");
+    }
+    let tty = std::io::stdin().is_terminal();
+    let username = match &args.username {
+        Some(u) => u.clone(),
+        None if args.password_stdin => bail!("--password-stdin needs --username (-u)"),
+        None if tty => {
+            eprint!("Username: ");
+            let _ = std::io::stderr().flush();
+            read_line_from_stdin()?
+        }
+        None => bail!("cannot prompt for a user name: stdin is not a terminal; use --username (-u)"),
+    };
+    if username.is_empty() {
+        bail!("the user name must not be empty");
+    }
+    let password = match &args.password {
+        Some(p) => p.clone(),
+        None if args.password_stdin => read_line_from_stdin()?,
+        None if tty => prompt_password("Password: ")?,
+        None => bail!("cannot prompt for a password: stdin is not a terminal; use --password-stdin or --password (-p)"),
+    };
+    if password.is_empty() {
+        bail!("the password must not be empty");
+    }
+    let creds = Credentials { username, password };
+    let conf = RegistriesConf::load()?;
+    let insecure = match args.tls_verify {
+        Some(v) => !v,
+        None => conf.is_insecure(&host),
+    };
+    let client = Client::connect(&host, insecure, Some(creds.clone()), args.cert_dir.as_deref())
+        .with_context(|| format!("logging in to {host}"))?;
+    client.check_login().with_context(|| format!("logging in to {host}"))?;
+    let path = auth_write_path(args.authfile.as_deref())?;
+    let mut file = AuthFile::load(&path, false)?;
+    file.set(&key, &creds);
+    file.save()?;
+    tracing::debug!("stored credentials for {key} in {}", path.display());
+    println!("Login Succeeded!");
+    Ok(0)
+}
+
+pub fn logout(_ctx: &Context, args: LogoutArgs) -> Result<i32> {
+    let path = auth_write_path(args.authfile.as_deref())?;
+    let mut file = AuthFile::load(&path, false)?;
+    if args.all {
+        file.clear();
+        if path.exists() {
+            file.save()?;
+        }
+        println!("Removed login credentials for all registries");
+        return Ok(0);
+    }
+    let key = login_target(args.registry.as_deref())?;
+    if file.remove(&key) {
+        file.save()?;
+        println!("Removed login credentials for {key}");
+        return Ok(0);
+    }
+    // Podman says where the credentials are when they come from a file it does not edit.
+    let host = key.split('/').next().unwrap_or(&key);
+    for (other, legacy) in auth::read_paths(args.authfile.as_deref()) {
+        if other == path {
+            continue;
+        }
+        if let Ok(f) = AuthFile::load(&other, legacy) {
+            if f.get(host, None).is_some() {
+                bail!("not logged into {key} in {}; credentials for it are in {}, which logout does not edit (use --authfile {})", path.display(), other.display(), other.display());
+            }
+        }
+    }
+    bail!("not logged into {key}")
 }

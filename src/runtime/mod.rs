@@ -2,4 +2,37 @@
 //! (the default) and external OCI runtimes (`--runtime crun`), both driven from the same bundle.
 
 pub mod embedded;
+pub mod external;
 pub mod spec;
+
+use anyhow::Result;
+use std::path::Path;
+use std::process::Command;
+
+use crate::context::Context;
+
+/// The command that creates, starts and waits for the container in `bundle` (like `crun run`), writing
+/// the container's pid to `pid_file` before its process runs. It exits with the container's status.
+pub fn command(ctx: &Context, bundle: &Path, id: &str, pid_file: &Path) -> Result<Command> {
+    match external_name(ctx) {
+        None => {
+            let mut c = Command::new("/proc/self/exe");
+            c.arg("--log-level").arg(&ctx.global.log_level).arg("__runtime").arg("run");
+            c.arg("--bundle").arg(bundle).arg("--pid-file").arg(pid_file).arg(id);
+            Ok(c)
+        }
+        Some(rt) => external::run_command(ctx, rt, bundle, id, pid_file),
+    }
+}
+
+/// After the runtime process exited: drop an external runtime's state for the container.
+pub fn after_exit(ctx: &Context, id: &str) {
+    if let Some(rt) = external_name(ctx) {
+        external::delete(ctx, rt, id);
+    }
+}
+
+/// `--runtime NAME|PATH`, unless it names the embedded runtime.
+fn external_name(ctx: &Context) -> Option<&str> {
+    ctx.global.runtime.as_deref().filter(|r| *r != "warren" && !r.is_empty())
+}

@@ -13,14 +13,8 @@ impl Digest {
         let Some(hex) = s.strip_prefix("sha256:") else {
             anyhow::bail!("invalid digest {s:?}: only sha256 digests are supported");
         };
-        if hex.len() != 64
-            || !hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            anyhow::bail!(
-                "invalid digest {s:?}: expected sha256: followed by 64 lowercase hex digits"
-            );
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            anyhow::bail!("invalid digest {s:?}: expected sha256: followed by 64 lowercase hex digits");
         }
         Ok(Digest(s.to_string()))
     }

@@ -64,49 +64,21 @@ impl fmt::Display for LayerLabel {
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     #[error("{layer}: entry {entry:?}: {reason}")]
-    Refused {
-        layer: LayerLabel,
-        entry: String,
-        reason: String,
-    },
+    Refused { layer: LayerLabel, entry: String, reason: String },
     #[error(
         "{layer}: entry {entry:?} is owned by {kind} {id}, which the user namespace does not map (it maps container {kind}s {mapped}); \
          pull with --storage-opt ignore_chown_errors=true to give such files to the container's root, \
          or give the user a larger range in /etc/subuid and /etc/subgid (65536 ids)"
     )]
-    UnmappedOwner {
-        layer: LayerLabel,
-        entry: String,
-        kind: &'static str,
-        id: u64,
-        mapped: String,
-    },
-    #[error(
-        "{layer}: {what} is {actual}, expected {expected}: the blob is corrupt or was altered"
-    )]
-    DigestMismatch {
-        layer: LayerLabel,
-        what: &'static str,
-        expected: String,
-        actual: String,
-    },
+    UnmappedOwner { layer: LayerLabel, entry: String, kind: &'static str, id: u64, mapped: String },
+    #[error("{layer}: {what} is {actual}, expected {expected}: the blob is corrupt or was altered")]
+    DigestMismatch { layer: LayerLabel, what: &'static str, expected: String, actual: String },
     #[error("{layer}: entry {entry:?}: {op}: {source}")]
-    Io {
-        layer: LayerLabel,
-        entry: String,
-        op: String,
-        source: io::Error,
-    },
+    Io { layer: LayerLabel, entry: String, op: String, source: io::Error },
     #[error("{layer}: reading the layer stream: {source}")]
-    Read {
-        layer: LayerLabel,
-        source: io::Error,
-    },
+    Read { layer: LayerLabel, source: io::Error },
     #[error("{layer}: unsupported layer media type {media_type:?} (expected a tar, tar+gzip or tar+zstd layer)")]
-    MediaType {
-        layer: LayerLabel,
-        media_type: String,
-    },
+    MediaType { layer: LayerLabel, media_type: String },
 }
 
 /// Which container ids the current user namespace can represent, and what to do with the others.
@@ -141,20 +113,10 @@ impl IdPolicy {
     pub fn current(ignore_chown_errors: bool) -> io::Result<IdPolicy> {
         let uid_map = std::fs::read_to_string("/proc/self/uid_map")?;
         let gid_map = std::fs::read_to_string("/proc/self/gid_map")?;
-        Ok(IdPolicy::from_maps(
-            &uid_map,
-            &gid_map,
-            nix::unistd::geteuid().is_root(),
-            ignore_chown_errors,
-        ))
+        Ok(IdPolicy::from_maps(&uid_map, &gid_map, nix::unistd::geteuid().is_root(), ignore_chown_errors))
     }
 
-    pub fn from_maps(
-        uid_map: &str,
-        gid_map: &str,
-        is_root: bool,
-        ignore_chown_errors: bool,
-    ) -> IdPolicy {
+    pub fn from_maps(uid_map: &str, gid_map: &str, is_root: bool, ignore_chown_errors: bool) -> IdPolicy {
         let uids = parse_id_map(uid_map);
         let gids = parse_id_map(gid_map);
         let total: u64 = uids.iter().map(|r| r.1).sum();
@@ -178,16 +140,8 @@ impl IdPolicy {
     }
 
     fn describe(ranges: &[(u64, u64)]) -> String {
-        let v: Vec<String> = ranges
-            .iter()
-            .map(|(s, n)| {
-                if *n == 1 {
-                    s.to_string()
-                } else {
-                    format!("{}-{}", s, s + n - 1)
-                }
-            })
-            .collect();
+        let v: Vec<String> =
+            ranges.iter().map(|(s, n)| if *n == 1 { s.to_string() } else { format!("{}-{}", s, s + n - 1) }).collect();
         if v.is_empty() {
             "none".into()
         } else {
@@ -236,13 +190,9 @@ impl Compression {
             "application/vnd.oci.image.layer.v1.tar+gzip"
             | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
             | "application/vnd.docker.image.rootfs.diff.tar.gzip"
-            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => {
-                Some(Compression::Gzip)
-            }
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Some(Compression::Gzip),
             "application/vnd.oci.image.layer.v1.tar+zstd"
-            | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => {
-                Some(Compression::Zstd)
-            }
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => Some(Compression::Zstd),
             "application/vnd.oci.image.layer.v1.tar"
             | "application/vnd.oci.image.layer.nondistributable.v1.tar"
             | "application/vnd.docker.image.rootfs.diff.tar" => Some(Compression::None),
@@ -261,12 +211,7 @@ struct Hashing<'p, R> {
 
 impl<'p, R: Read> Hashing<'p, R> {
     fn new(inner: R, progress: Option<&'p dyn Fn(u64)>) -> Self {
-        Hashing {
-            inner,
-            hasher: sha2::Sha256::new(),
-            count: 0,
-            progress,
-        }
+        Hashing { inner, hasher: sha2::Sha256::new(), count: 0, progress }
     }
     fn digest(&self) -> Digest {
         Digest::from_sha256_hex(&hex::encode(self.hasher.clone().finalize()))
@@ -306,23 +251,15 @@ pub fn extract_layer(
     label: &LayerLabel,
     progress: &dyn Fn(u64),
 ) -> Result<ExtractStats, ExtractError> {
-    let compression =
-        Compression::from_media_type(media_type).ok_or_else(|| ExtractError::MediaType {
-            layer: label.clone(),
-            media_type: media_type.to_string(),
-        })?;
-    let read_err = |source| ExtractError::Read {
-        layer: label.clone(),
-        source,
-    };
+    let compression = Compression::from_media_type(media_type)
+        .ok_or_else(|| ExtractError::MediaType { layer: label.clone(), media_type: media_type.to_string() })?;
+    let read_err = |source| ExtractError::Read { layer: label.clone(), source };
     let mut compressed = Hashing::new(reader, Some(progress));
     let (stats, tar_digest) = {
         let decoder: Box<dyn Read + '_> = match compression {
             Compression::None => Box::new(&mut compressed),
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(&mut compressed)),
-            Compression::Zstd => {
-                Box::new(zstd::stream::read::Decoder::new(&mut compressed).map_err(read_err)?)
-            }
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(&mut compressed).map_err(read_err)?),
         };
         let mut tar_stream = Hashing::new(decoder, None);
         let mut stats = extract_tar(&mut tar_stream, dest, opts, label)?;
@@ -364,18 +301,13 @@ pub fn extract_tar(
     opts: &ExtractOptions,
     label: &LayerLabel,
 ) -> Result<ExtractStats, ExtractError> {
-    let root = sys::openat(
-        libc::AT_FDCWD,
-        dest.as_os_str(),
-        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
-        0,
-    )
-    .map_err(|source| ExtractError::Io {
-        layer: label.clone(),
-        entry: String::new(),
-        op: format!("opening {}", dest.display()),
-        source,
-    })?;
+    let root = sys::openat(libc::AT_FDCWD, dest.as_os_str(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)
+        .map_err(|source| ExtractError::Io {
+            layer: label.clone(),
+            entry: String::new(),
+            op: format!("opening {}", dest.display()),
+            source,
+        })?;
     let mut x = Extractor {
         root,
         opts,
@@ -386,15 +318,9 @@ pub fn extract_tar(
         warned_xattr: false,
     };
     let mut archive = tar::Archive::new(reader);
-    let entries = archive.entries().map_err(|source| ExtractError::Read {
-        layer: label.clone(),
-        source,
-    })?;
+    let entries = archive.entries().map_err(|source| ExtractError::Read { layer: label.clone(), source })?;
     for entry in entries {
-        let entry = entry.map_err(|source| ExtractError::Read {
-            layer: label.clone(),
-            source,
-        })?;
+        let entry = entry.map_err(|source| ExtractError::Read { layer: label.clone(), source })?;
         x.entry(entry)?;
     }
     x.finish_dirs()?;
@@ -457,22 +383,12 @@ fn is_dir(st: &FileStat) -> bool {
 }
 
 fn open_dir_at(dirfd: RawFd, name: &OsStr) -> io::Result<OwnedFd> {
-    sys::openat(
-        dirfd,
-        name,
-        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
-        0,
-    )
+    sys::openat(dirfd, name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)
 }
 
 /// Remove every entry of an open directory (without following symlinks).
 pub(crate) fn empty_dir(dirfd: RawFd) -> io::Result<()> {
-    let fd = sys::openat(
-        dirfd,
-        OsStr::new("."),
-        libc::O_RDONLY | libc::O_DIRECTORY,
-        0,
-    )?;
+    let fd = sys::openat(dirfd, OsStr::new("."), libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
     let mut dir = nix::dir::Dir::from(fd)?;
     let names: Vec<OsString> = dir
         .iter()
@@ -518,20 +434,11 @@ fn pax_time(v: &str) -> Option<TimeSpec> {
 
 impl Extractor<'_> {
     fn refuse(&self, entry: &str, reason: impl Into<String>) -> ExtractError {
-        ExtractError::Refused {
-            layer: self.label.clone(),
-            entry: entry.to_string(),
-            reason: reason.into(),
-        }
+        ExtractError::Refused { layer: self.label.clone(), entry: entry.to_string(), reason: reason.into() }
     }
 
     fn io(&self, entry: &str, op: impl Into<String>, source: impl Into<io::Error>) -> ExtractError {
-        ExtractError::Io {
-            layer: self.label.clone(),
-            entry: entry.to_string(),
-            op: op.into(),
-            source: source.into(),
-        }
+        ExtractError::Io { layer: self.label.clone(), entry: entry.to_string(), op: op.into(), source: source.into() }
     }
 
     /// Open the directory `comps` below the root without following symlinks, creating missing
@@ -543,14 +450,9 @@ impl Extractor<'_> {
             let next = match open_dir_at(cur.as_raw_fd(), c) {
                 Ok(fd) => fd,
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) && create => {
-                    nix::sys::stat::mkdirat(
-                        Some(cur.as_raw_fd()),
-                        *c,
-                        Mode::from_bits_truncate(0o755),
-                    )
-                    .map_err(|e| self.io(entry, "creating a parent directory", e))?;
-                    open_dir_at(cur.as_raw_fd(), c)
-                        .map_err(|e| self.io(entry, "opening a parent directory", e))?
+                    nix::sys::stat::mkdirat(Some(cur.as_raw_fd()), *c, Mode::from_bits_truncate(0o755))
+                        .map_err(|e| self.io(entry, "creating a parent directory", e))?;
+                    open_dir_at(cur.as_raw_fd(), c).map_err(|e| self.io(entry, "opening a parent directory", e))?
                 }
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
                     let p: PathBuf = comps[..=i].iter().collect();
@@ -590,19 +492,12 @@ impl Extractor<'_> {
     }
 
     /// Make room for a new entry `name`: keep an existing directory when `keep_dir`, else remove what is there.
-    fn clear_slot(
-        &mut self,
-        dirfd: RawFd,
-        name: &OsStr,
-        keep_dir: bool,
-        entry: &str,
-    ) -> Result<bool, ExtractError> {
+    fn clear_slot(&mut self, dirfd: RawFd, name: &OsStr, keep_dir: bool, entry: &str) -> Result<bool, ExtractError> {
         match lstat_at(dirfd, name).map_err(|e| self.io(entry, "stat", e))? {
             None => Ok(false),
             Some(st) if keep_dir && is_dir(&st) => Ok(true),
             Some(_) => {
-                remove_at(dirfd, name)
-                    .map_err(|e| self.io(entry, "replacing an earlier entry", e))?;
+                remove_at(dirfd, name).map_err(|e| self.io(entry, "replacing an earlier entry", e))?;
                 // A removed directory may be the cached parent (or one of its ancestors).
                 let keep = self.cache.take();
                 if let Some((p, fd)) = keep {
@@ -616,12 +511,7 @@ impl Extractor<'_> {
         }
     }
 
-    fn owner(
-        &mut self,
-        uid: u64,
-        gid: u64,
-        entry: &str,
-    ) -> Result<Option<(u32, u32)>, ExtractError> {
+    fn owner(&mut self, uid: u64, gid: u64, entry: &str) -> Result<Option<(u32, u32)>, ExtractError> {
         let ids = &self.opts.ids;
         if !ids.can_chown {
             if uid != 0 || gid != 0 {
@@ -630,23 +520,22 @@ impl Extractor<'_> {
             return Ok(None);
         }
         let mut squashed = false;
-        let mut pick =
-            |id: u64, ranges: &[(u64, u64)], kind: &'static str| -> Result<u32, ExtractError> {
-                if IdPolicy::mapped(ranges, id) && id <= u32::MAX as u64 {
-                    return Ok(id as u32);
-                }
-                if ids.single_id || ids.ignore_chown_errors {
-                    squashed = true;
-                    return Ok(0);
-                }
-                Err(ExtractError::UnmappedOwner {
-                    layer: self.label.clone(),
-                    entry: entry.to_string(),
-                    kind,
-                    id,
-                    mapped: IdPolicy::describe(ranges),
-                })
-            };
+        let mut pick = |id: u64, ranges: &[(u64, u64)], kind: &'static str| -> Result<u32, ExtractError> {
+            if IdPolicy::mapped(ranges, id) && id <= u32::MAX as u64 {
+                return Ok(id as u32);
+            }
+            if ids.single_id || ids.ignore_chown_errors {
+                squashed = true;
+                return Ok(0);
+            }
+            Err(ExtractError::UnmappedOwner {
+                layer: self.label.clone(),
+                entry: entry.to_string(),
+                kind,
+                id,
+                mapped: IdPolicy::describe(ranges),
+            })
+        };
         let u = pick(uid, &ids.uids, "uid")?;
         let g = pick(gid, &ids.gids, "gid")?;
         if squashed {
@@ -655,12 +544,7 @@ impl Extractor<'_> {
         Ok(Some((u, g)))
     }
 
-    fn set_xattrs_fd(
-        &mut self,
-        fd: RawFd,
-        xattrs: &[(OsString, Vec<u8>)],
-        entry: &str,
-    ) -> Result<(), ExtractError> {
+    fn set_xattrs_fd(&mut self, fd: RawFd, xattrs: &[(OsString, Vec<u8>)], entry: &str) -> Result<(), ExtractError> {
         for (k, v) in xattrs {
             if let Err(e) = sys::fsetxattr(fd, k, v) {
                 self.xattr_failed(k, e, entry)?;
@@ -669,12 +553,7 @@ impl Extractor<'_> {
         Ok(())
     }
 
-    fn xattr_failed(
-        &mut self,
-        name: &OsStr,
-        e: io::Error,
-        entry: &str,
-    ) -> Result<(), ExtractError> {
+    fn xattr_failed(&mut self, name: &OsStr, e: io::Error, entry: &str) -> Result<(), ExtractError> {
         match e.raw_os_error() {
             Some(libc::ENOTSUP) | Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::EINVAL) => {
                 self.stats.skipped_xattrs += 1;
@@ -689,13 +568,7 @@ impl Extractor<'_> {
     }
 
     fn entry<R: Read>(&mut self, mut e: tar::Entry<'_, R>) -> Result<(), ExtractError> {
-        let path = e
-            .path()
-            .map_err(|source| ExtractError::Read {
-                layer: self.label.clone(),
-                source,
-            })?
-            .into_owned();
+        let path = e.path().map_err(|source| ExtractError::Read { layer: self.label.clone(), source })?.into_owned();
         let entry = path.to_string_lossy().into_owned();
         let kind = e.header().entry_type();
         if matches!(
@@ -716,22 +589,15 @@ impl Extractor<'_> {
         let uid = h.uid().unwrap_or(0);
         let gid = h.gid().unwrap_or(0);
         let mut mtime = TimeSpec::new(h.mtime().unwrap_or(0) as i64, 0);
-        let dev = (
-            h.device_major().ok().flatten().unwrap_or(0),
-            h.device_minor().ok().flatten().unwrap_or(0),
-        );
+        let dev = (h.device_major().ok().flatten().unwrap_or(0), h.device_minor().ok().flatten().unwrap_or(0));
         let link = e
             .link_name()
-            .map_err(|source| ExtractError::Read {
-                layer: self.label.clone(),
-                source,
-            })?
+            .map_err(|source| ExtractError::Read { layer: self.label.clone(), source })?
             .map(|l| l.into_owned());
         let mut xattrs = Vec::new();
-        if let Some(pax) = e.pax_extensions().map_err(|source| ExtractError::Read {
-            layer: self.label.clone(),
-            source,
-        })? {
+        if let Some(pax) =
+            e.pax_extensions().map_err(|source| ExtractError::Read { layer: self.label.clone(), source })?
+        {
             for ext in pax.flatten() {
                 let Ok(key) = ext.key() else { continue };
                 if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
@@ -752,12 +618,8 @@ impl Extractor<'_> {
             if kind == tar::EntryType::Directory {
                 let owner = self.owner(uid, gid, &entry)?;
                 if let Some((u, g)) = owner {
-                    nix::unistd::fchown(
-                        self.root.as_raw_fd(),
-                        Some(Uid::from_raw(u)),
-                        Some(Gid::from_raw(g)),
-                    )
-                    .map_err(|e| self.io(&entry, "chown", e))?;
+                    nix::unistd::fchown(self.root.as_raw_fd(), Some(Uid::from_raw(u)), Some(Gid::from_raw(g)))
+                        .map_err(|e| self.io(&entry, "chown", e))?;
                 }
                 let fd = self.root.as_raw_fd();
                 self.set_xattrs_fd(fd, &xattrs, &entry)?;
@@ -775,10 +637,7 @@ impl Extractor<'_> {
             if target == b".wh..opq" {
                 let attr = self.opts.ids.opaque_xattr();
                 if let Err(err) = sys::fsetxattr(dirfd, OsStr::new(attr), b"y") {
-                    tracing::debug!(
-                        "{}: cannot set {attr} ({err}); keeping the AUFS opaque marker",
-                        self.label
-                    );
+                    tracing::debug!("{}: cannot set {attr} ({err}); keeping the AUFS opaque marker", self.label);
                     self.aufs_marker(dirfd, name, &entry)?;
                 }
                 return Ok(());
@@ -807,15 +666,10 @@ impl Extractor<'_> {
                     nix::sys::stat::mkdirat(Some(dirfd), name, Mode::from_bits_truncate(0o700))
                         .map_err(|e| self.io(&entry, "mkdir", e))?;
                 }
-                let fd = open_dir_at(dirfd, name)
-                    .map_err(|e| self.io(&entry, "opening the new directory", e))?;
+                let fd = open_dir_at(dirfd, name).map_err(|e| self.io(&entry, "opening the new directory", e))?;
                 if let Some((u, g)) = owner {
-                    nix::unistd::fchown(
-                        fd.as_raw_fd(),
-                        Some(Uid::from_raw(u)),
-                        Some(Gid::from_raw(g)),
-                    )
-                    .map_err(|e| self.io(&entry, "chown", e))?;
+                    nix::unistd::fchown(fd.as_raw_fd(), Some(Uid::from_raw(u)), Some(Gid::from_raw(g)))
+                        .map_err(|e| self.io(&entry, "chown", e))?;
                 }
                 self.set_xattrs_fd(fd.as_raw_fd(), &xattrs, &entry)?;
                 self.dirs.push((comps.iter().collect(), mode, mtime));
@@ -824,25 +678,12 @@ impl Extractor<'_> {
                 let owner = self.owner(uid, gid, &entry)?;
                 let dirfd = self.parent_fd(parent, &entry)?;
                 self.clear_slot(dirfd, name, false, &entry)?;
-                let fd = sys::openat(
-                    dirfd,
-                    name,
-                    libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-                    0o600,
-                )
-                .map_err(|e| self.io(&entry, "creating the file", e))?;
+                let fd =
+                    sys::openat(dirfd, name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW, 0o600)
+                        .map_err(|e| self.io(&entry, "creating the file", e))?;
                 let mut f = File::from(fd);
                 io::copy(&mut e, &mut f).map_err(|err| self.io(&entry, "writing the file", err))?;
-                self.meta_fd(
-                    &f,
-                    &entry,
-                    Meta {
-                        mode,
-                        owner,
-                        mtime,
-                        xattrs,
-                    },
-                )?;
+                self.meta_fd(&f, &entry, Meta { mode, owner, mtime, xattrs })?;
             }
             tar::EntryType::Symlink => {
                 let owner = self.owner(uid, gid, &entry)?;
@@ -863,22 +704,15 @@ impl Extractor<'_> {
                     )
                     .map_err(|e| self.io(&entry, "chown", e))?;
                 }
-                nix::sys::stat::utimensat(
-                    Some(dirfd),
-                    name,
-                    &mtime,
-                    &mtime,
-                    UtimensatFlags::NoFollowSymlink,
-                )
-                .map_err(|e| self.io(&entry, "setting the mtime", e))?;
+                nix::sys::stat::utimensat(Some(dirfd), name, &mtime, &mtime, UtimensatFlags::NoFollowSymlink)
+                    .map_err(|e| self.io(&entry, "setting the mtime", e))?;
             }
             tar::EntryType::Link => {
                 let Some(target) = link else {
                     return Err(self.refuse(&entry, "hardlink without a target"));
                 };
-                let tcomps = components(&target).map_err(|r| {
-                    self.refuse(&entry, format!("hardlink target {:?}: {r}", target))
-                })?;
+                let tcomps = components(&target)
+                    .map_err(|r| self.refuse(&entry, format!("hardlink target {:?}: {r}", target)))?;
                 let Some((tname, tparent)) = tcomps.split_last() else {
                     return Err(self.refuse(&entry, "hardlink to the layer root"));
                 };
@@ -888,58 +722,35 @@ impl Extractor<'_> {
                 let tdir = self.walk(tparent, false, &entry)?;
                 match lstat_at(tdir.as_raw_fd(), tname) {
                     Ok(Some(st)) if is_dir(&st) => {
-                        return Err(self.refuse(
-                            &entry,
-                            format!("hardlink target {:?} is a directory", target),
-                        ))
+                        return Err(self.refuse(&entry, format!("hardlink target {:?} is a directory", target)))
                     }
                     Ok(Some(_)) => {}
                     Ok(None) => {
-                        return Err(self.refuse(
-                            &entry,
-                            format!("hardlink target {:?} does not exist in the layer", target),
-                        ))
+                        return Err(
+                            self.refuse(&entry, format!("hardlink target {:?} does not exist in the layer", target))
+                        )
                     }
                     Err(err) => return Err(self.io(&entry, "stat of the hardlink target", err)),
                 }
                 let dirfd = self.parent_fd(parent, &entry)?;
                 self.clear_slot(dirfd, name, false, &entry)?;
-                nix::unistd::linkat(
-                    Some(tdir.as_raw_fd()),
-                    *tname,
-                    Some(dirfd),
-                    name,
-                    AtFlags::empty(),
-                )
-                .map_err(|e| self.io(&entry, format!("linking to {:?}", target), e))?;
+                nix::unistd::linkat(Some(tdir.as_raw_fd()), *tname, Some(dirfd), name, AtFlags::empty())
+                    .map_err(|e| self.io(&entry, format!("linking to {:?}", target), e))?;
             }
             tar::EntryType::Fifo | tar::EntryType::Char | tar::EntryType::Block => {
                 let (sflag, rdev) = match kind {
                     tar::EntryType::Fifo => (SFlag::S_IFIFO, 0),
-                    tar::EntryType::Char => (
-                        SFlag::S_IFCHR,
-                        nix::sys::stat::makedev(dev.0 as u64, dev.1 as u64),
-                    ),
-                    _ => (
-                        SFlag::S_IFBLK,
-                        nix::sys::stat::makedev(dev.0 as u64, dev.1 as u64),
-                    ),
+                    tar::EntryType::Char => (SFlag::S_IFCHR, nix::sys::stat::makedev(dev.0 as u64, dev.1 as u64)),
+                    _ => (SFlag::S_IFBLK, nix::sys::stat::makedev(dev.0 as u64, dev.1 as u64)),
                 };
-                if sflag != SFlag::S_IFIFO && (self.opts.ids.in_userns || !self.opts.ids.can_chown)
-                {
+                if sflag != SFlag::S_IFIFO && (self.opts.ids.in_userns || !self.opts.ids.can_chown) {
                     self.stats.skipped_devices += 1;
                     return Ok(());
                 }
                 let owner = self.owner(uid, gid, &entry)?;
                 let dirfd = self.parent_fd(parent, &entry)?;
                 self.clear_slot(dirfd, name, false, &entry)?;
-                match nix::sys::stat::mknodat(
-                    Some(dirfd),
-                    name,
-                    sflag,
-                    Mode::from_bits_truncate(0o600),
-                    rdev,
-                ) {
+                match nix::sys::stat::mknodat(Some(dirfd), name, sflag, Mode::from_bits_truncate(0o600), rdev) {
                     Ok(()) => {}
                     Err(Errno::EPERM) if sflag != SFlag::S_IFIFO => {
                         self.stats.skipped_devices += 1;
@@ -964,22 +775,11 @@ impl Extractor<'_> {
                     nix::sys::stat::FchmodatFlags::FollowSymlink,
                 )
                 .map_err(|e| self.io(&entry, "chmod", e))?;
-                nix::sys::stat::utimensat(
-                    Some(dirfd),
-                    name,
-                    &mtime,
-                    &mtime,
-                    UtimensatFlags::NoFollowSymlink,
-                )
-                .map_err(|e| self.io(&entry, "setting the mtime", e))?;
+                nix::sys::stat::utimensat(Some(dirfd), name, &mtime, &mtime, UtimensatFlags::NoFollowSymlink)
+                    .map_err(|e| self.io(&entry, "setting the mtime", e))?;
             }
             other => {
-                tracing::debug!(
-                    "{}: entry {:?}: skipping tar entry type {:?}",
-                    self.label,
-                    entry,
-                    other
-                );
+                tracing::debug!("{}: entry {:?}: skipping tar entry type {:?}", self.label, entry, other);
             }
         }
         Ok(())
@@ -988,13 +788,8 @@ impl Extractor<'_> {
     /// Store a whiteout in the AUFS form: an empty file with mode 0 keeping its `.wh.` name.
     fn aufs_marker(&mut self, dirfd: RawFd, name: &OsStr, entry: &str) -> Result<(), ExtractError> {
         self.clear_slot(dirfd, name, false, entry)?;
-        sys::openat(
-            dirfd,
-            name,
-            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-            0,
-        )
-        .map_err(|e| self.io(entry, "creating a whiteout marker", e))?;
+        sys::openat(dirfd, name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW, 0)
+            .map_err(|e| self.io(entry, "creating a whiteout marker", e))?;
         self.stats.aufs_whiteouts = true;
         Ok(())
     }
@@ -1006,11 +801,9 @@ impl Extractor<'_> {
             nix::unistd::fchown(fd, Some(Uid::from_raw(u)), Some(Gid::from_raw(g)))
                 .map_err(|e| self.io(entry, "chown", e))?;
         }
-        nix::sys::stat::fchmod(fd, Mode::from_bits_truncate(m.mode))
-            .map_err(|e| self.io(entry, "chmod", e))?;
+        nix::sys::stat::fchmod(fd, Mode::from_bits_truncate(m.mode)).map_err(|e| self.io(entry, "chmod", e))?;
         self.set_xattrs_fd(fd, &m.xattrs, entry)?;
-        nix::sys::stat::futimens(fd, &m.mtime, &m.mtime)
-            .map_err(|e| self.io(entry, "setting the mtime", e))?;
+        nix::sys::stat::futimens(fd, &m.mtime, &m.mtime).map_err(|e| self.io(entry, "setting the mtime", e))?;
         Ok(())
     }
 
@@ -1049,12 +842,7 @@ impl Extractor<'_> {
 /// directories are emptied first, a directory replaces a non-directory, and nothing in `lower_merged` is
 /// followed through a symlink. Owners, modes, attributes, hardlinks (within the layer) and mtimes are kept.
 pub fn apply_layer_dir(lower_merged: &Path, layer_diff: &Path) -> io::Result<()> {
-    let dst = sys::openat(
-        libc::AT_FDCWD,
-        lower_merged.as_os_str(),
-        libc::O_RDONLY | libc::O_DIRECTORY,
-        0,
-    )?;
+    let dst = sys::openat(libc::AT_FDCWD, lower_merged.as_os_str(), libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
     let mut links = HashMap::new();
     apply_dir(layer_diff, dst.as_raw_fd(), &mut links)?;
     let st = std::fs::symlink_metadata(layer_diff)?;
@@ -1062,12 +850,7 @@ pub fn apply_layer_dir(lower_merged: &Path, layer_diff: &Path) -> io::Result<()>
 }
 
 fn is_opaque(src: &Path) -> io::Result<bool> {
-    let fd = sys::openat(
-        libc::AT_FDCWD,
-        src.as_os_str(),
-        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
-        0,
-    )?;
+    let fd = sys::openat(libc::AT_FDCWD, src.as_os_str(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
     for a in ["user.overlay.opaque", "trusted.overlay.opaque"] {
         if sys::fgetxattr(fd.as_raw_fd(), OsStr::new(a))?.as_deref() == Some(b"y") {
             return Ok(true);
@@ -1080,10 +863,7 @@ fn copy_xattrs(src_fd: RawFd, dst_fd: RawFd) -> io::Result<()> {
     for name in sys::flistxattr(src_fd)? {
         let name = OsStr::from_bytes(&name);
         let nb = name.as_bytes();
-        if nb.ends_with(b".overlay.opaque")
-            || nb.starts_with(b"trusted.overlay.")
-            || nb.starts_with(b"user.overlay.")
-        {
+        if nb.ends_with(b".overlay.opaque") || nb.starts_with(b"trusted.overlay.") || nb.starts_with(b"user.overlay.") {
             continue;
         }
         if let Some(v) = sys::fgetxattr(src_fd, name)? {
@@ -1099,38 +879,24 @@ fn copy_meta_dir(src: &Path, dst_fd: RawFd, st: &std::fs::Metadata) -> io::Resul
     use std::os::unix::fs::MetadataExt;
     let can_chown = nix::unistd::geteuid().is_root();
     if can_chown {
-        nix::unistd::fchown(
-            dst_fd,
-            Some(Uid::from_raw(st.uid())),
-            Some(Gid::from_raw(st.gid())),
-        )?;
+        nix::unistd::fchown(dst_fd, Some(Uid::from_raw(st.uid())), Some(Gid::from_raw(st.gid())))?;
     }
     nix::sys::stat::fchmod(dst_fd, Mode::from_bits_truncate(st.mode() & 0o7777))?;
-    let sfd = sys::openat(
-        libc::AT_FDCWD,
-        src.as_os_str(),
-        libc::O_RDONLY | libc::O_NOFOLLOW,
-        0,
-    )?;
+    let sfd = sys::openat(libc::AT_FDCWD, src.as_os_str(), libc::O_RDONLY | libc::O_NOFOLLOW, 0)?;
     copy_xattrs(sfd.as_raw_fd(), dst_fd)?;
     let t = TimeSpec::new(st.mtime(), st.mtime_nsec());
     nix::sys::stat::futimens(dst_fd, &t, &t)?;
     Ok(())
 }
 
-fn apply_dir(
-    src: &Path,
-    dst: RawFd,
-    links: &mut HashMap<(u64, u64), (PathBuf, OsString, OwnedFd)>,
-) -> io::Result<()> {
+fn apply_dir(src: &Path, dst: RawFd, links: &mut HashMap<(u64, u64), (PathBuf, OsString, OwnedFd)>) -> io::Result<()> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     if is_opaque(src)? {
         empty_dir(dst)?;
     }
     let can_chown = nix::unistd::geteuid().is_root();
-    let mut names: Vec<OsString> = std::fs::read_dir(src)?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<io::Result<_>>()?;
+    let mut names: Vec<OsString> =
+        std::fs::read_dir(src)?.map(|e| e.map(|e| e.file_name())).collect::<io::Result<_>>()?;
     names.sort();
     for name in names {
         let sp = src.join(&name);
@@ -1152,11 +918,7 @@ fn apply_dir(
         if ft.is_dir() {
             if !matches!(&existing, Some(e) if is_dir(e)) {
                 remove_at(dst, &name)?;
-                nix::sys::stat::mkdirat(
-                    Some(dst),
-                    name.as_os_str(),
-                    Mode::from_bits_truncate(0o700),
-                )?;
+                nix::sys::stat::mkdirat(Some(dst), name.as_os_str(), Mode::from_bits_truncate(0o700))?;
             }
             let sub = open_dir_at(dst, &name)?;
             apply_dir(&sp, sub.as_raw_fd(), links)?;
@@ -1164,8 +926,7 @@ fn apply_dir(
             continue;
         }
         remove_at(dst, &name)?;
-        let owner =
-            can_chown.then(|| (Some(Uid::from_raw(st.uid())), Some(Gid::from_raw(st.gid()))));
+        let owner = can_chown.then(|| (Some(Uid::from_raw(st.uid())), Some(Gid::from_raw(st.gid()))));
         let t = TimeSpec::new(st.mtime(), st.mtime_nsec());
         if st.nlink() > 1 && !ft.is_dir() {
             if let Some((_, lname, ldir)) = links.get(&(st.dev(), st.ino())) {
@@ -1181,43 +942,23 @@ fn apply_dir(
         }
         if ft.is_file() {
             let mut from = File::open(&sp)?;
-            let out = sys::openat(
-                dst,
-                &name,
-                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-                0o600,
-            )?;
+            let out = sys::openat(dst, &name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW, 0o600)?;
             let mut out = File::from(out);
             io::copy(&mut from, &mut out)?;
             out.flush()?;
             if let Some((u, g)) = owner {
                 nix::unistd::fchown(out.as_raw_fd(), u, g)?;
             }
-            nix::sys::stat::fchmod(
-                out.as_raw_fd(),
-                Mode::from_bits_truncate(st.mode() & 0o7777),
-            )?;
+            nix::sys::stat::fchmod(out.as_raw_fd(), Mode::from_bits_truncate(st.mode() & 0o7777))?;
             copy_xattrs(from.as_raw_fd(), out.as_raw_fd())?;
             nix::sys::stat::futimens(out.as_raw_fd(), &t, &t)?;
         } else if ft.is_symlink() {
             let target = std::fs::read_link(&sp)?;
             nix::unistd::symlinkat(&target, Some(dst), name.as_os_str())?;
             if let Some((u, g)) = owner {
-                nix::unistd::fchownat(
-                    Some(dst),
-                    name.as_os_str(),
-                    u,
-                    g,
-                    AtFlags::AT_SYMLINK_NOFOLLOW,
-                )?;
+                nix::unistd::fchownat(Some(dst), name.as_os_str(), u, g, AtFlags::AT_SYMLINK_NOFOLLOW)?;
             }
-            nix::sys::stat::utimensat(
-                Some(dst),
-                name.as_os_str(),
-                &t,
-                &t,
-                UtimensatFlags::NoFollowSymlink,
-            )?;
+            nix::sys::stat::utimensat(Some(dst), name.as_os_str(), &t, &t, UtimensatFlags::NoFollowSymlink)?;
         } else {
             let kind = if ft.is_fifo() {
                 SFlag::S_IFIFO
@@ -1228,21 +969,9 @@ fn apply_dir(
             } else {
                 SFlag::S_IFSOCK
             };
-            nix::sys::stat::mknodat(
-                Some(dst),
-                name.as_os_str(),
-                kind,
-                Mode::from_bits_truncate(0o600),
-                st.rdev(),
-            )?;
+            nix::sys::stat::mknodat(Some(dst), name.as_os_str(), kind, Mode::from_bits_truncate(0o600), st.rdev())?;
             if let Some((u, g)) = owner {
-                nix::unistd::fchownat(
-                    Some(dst),
-                    name.as_os_str(),
-                    u,
-                    g,
-                    AtFlags::AT_SYMLINK_NOFOLLOW,
-                )?;
+                nix::unistd::fchownat(Some(dst), name.as_os_str(), u, g, AtFlags::AT_SYMLINK_NOFOLLOW)?;
             }
             nix::sys::stat::fchmodat(
                 Some(dst),
@@ -1250,13 +979,7 @@ fn apply_dir(
                 Mode::from_bits_truncate(st.mode() & 0o7777),
                 nix::sys::stat::FchmodatFlags::FollowSymlink,
             )?;
-            nix::sys::stat::utimensat(
-                Some(dst),
-                name.as_os_str(),
-                &t,
-                &t,
-                UtimensatFlags::NoFollowSymlink,
-            )?;
+            nix::sys::stat::utimensat(Some(dst), name.as_os_str(), &t, &t, UtimensatFlags::NoFollowSymlink)?;
         }
         if st.nlink() > 1 {
             let dup = open_dir_at(dst, OsStr::new("."))?;

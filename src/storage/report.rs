@@ -28,21 +28,12 @@ pub fn normalize_new_name(name: &str) -> Result<String> {
     if name.contains('@') {
         bail!("{name:?}: a tag cannot contain a digest");
     }
-    if name
-        .chars()
-        .any(|c| c.is_ascii_uppercase() && !name.contains(':'))
-        || name.contains(char::is_whitespace)
-    {
+    if name.chars().any(|c| c.is_ascii_uppercase() && !name.contains(':')) || name.contains(char::is_whitespace) {
         bail!("{name:?}: invalid reference format (repository names must be lowercase, without spaces)");
     }
     let first = name.split('/').next().unwrap_or("");
-    let has_registry =
-        name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-    let mut full = if has_registry {
-        name.to_string()
-    } else {
-        format!("localhost/{name}")
-    };
+    let has_registry = name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let mut full = if has_registry { name.to_string() } else { format!("localhost/{name}") };
     let (_, tag) = split_name(&full);
     if tag == "<none>" {
         full.push_str(":latest");
@@ -56,11 +47,7 @@ pub fn normalize_new_name(name: &str) -> Result<String> {
 
 /// The image's config blob as JSON (an empty object when it cannot be parsed).
 pub fn config_json(store: &Store, rec: &ImageRecord) -> Value {
-    store
-        .image_config(&rec.id)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_else(|| json!({}))
+    store.image_config(&rec.id).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_else(|| json!({}))
 }
 
 fn created_unix(rec: &ImageRecord, config: &Value) -> i64 {
@@ -74,12 +61,7 @@ fn created_unix(rec: &ImageRecord, config: &Value) -> i64 {
 fn created_string(rec: &ImageRecord, config: &Value) -> String {
     rec.created
         .clone()
-        .or_else(|| {
-            config
-                .get("created")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
+        .or_else(|| config.get("created").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_else(|| format::format_rfc3339(0))
 }
 
@@ -119,11 +101,7 @@ pub fn summary_json(rec: &ImageRecord, config: &Value) -> Value {
 /// One `podman images` row per name (`<none>` for a dangling image), for templates and the table.
 pub fn image_rows(rec: &ImageRecord, config: &Value, no_trunc: bool) -> Vec<Value> {
     let created = created_unix(rec, config);
-    let id = if no_trunc {
-        rec.id.to_string()
-    } else {
-        short_id(rec)
-    };
+    let id = if no_trunc { rec.id.to_string() } else { short_id(rec) };
     let names: Vec<(String, String)> = if rec.names.is_empty() {
         vec![("<none>".into(), "<none>".into())]
     } else {
@@ -192,24 +170,10 @@ fn oci_config(config: &Value) -> Value {
 /// The `podman image inspect` object of one image.
 pub fn inspect_json(store: &Store, rec: &ImageRecord, driver: &str) -> Value {
     let config = config_json(store, rec);
-    let s = |k: &str| {
-        config
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    let diffs: Vec<Value> = config
-        .pointer("/rootfs/diff_ids")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let layer_dirs: Vec<String> = rec
-        .layers
-        .iter()
-        .rev()
-        .map(|l| store.layer_diff_dir(l).display().to_string())
-        .collect();
+    let s = |k: &str| config.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let diffs: Vec<Value> = config.pointer("/rootfs/diff_ids").and_then(Value::as_array).cloned().unwrap_or_default();
+    let layer_dirs: Vec<String> =
+        rec.layers.iter().rev().map(|l| store.layer_diff_dir(l).display().to_string()).collect();
     let mut data = Map::new();
     if let Some((upper, lowers)) = layer_dirs.split_first() {
         if !lowers.is_empty() {
@@ -251,23 +215,10 @@ pub fn inspect_json(store: &Store, rec: &ImageRecord, driver: &str) -> Value {
 }
 
 /// `podman history` rows, newest first. Non-empty history entries take the layers' sizes in order.
-pub fn history_rows(
-    store: &Store,
-    rec: &ImageRecord,
-    config: &Value,
-    no_trunc: bool,
-    human: bool,
-) -> Vec<Value> {
-    let hist: Vec<Value> = config
-        .get("history")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let sizes: Vec<u64> = rec
-        .layers
-        .iter()
-        .map(|l| store.layer(l).ok().flatten().map(|r| r.size).unwrap_or(0))
-        .collect();
+pub fn history_rows(store: &Store, rec: &ImageRecord, config: &Value, no_trunc: bool, human: bool) -> Vec<Value> {
+    let hist: Vec<Value> = config.get("history").and_then(Value::as_array).cloned().unwrap_or_default();
+    let sizes: Vec<u64> =
+        rec.layers.iter().map(|l| store.layer(l).ok().flatten().map(|r| r.size).unwrap_or(0)).collect();
     let mut layer = 0usize;
     let mut rows = Vec::new();
     let entries: Vec<Value> = if hist.is_empty() {
@@ -277,10 +228,7 @@ pub fn history_rows(
         hist
     };
     for h in &entries {
-        let empty = h
-            .get("empty_layer")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let empty = h.get("empty_layer").and_then(Value::as_bool).unwrap_or(false);
         let size = if empty {
             0
         } else {
@@ -288,16 +236,8 @@ pub fn history_rows(
             layer += 1;
             s
         };
-        let created = h
-            .get("created")
-            .and_then(Value::as_str)
-            .and_then(format::parse_rfc3339)
-            .unwrap_or(0);
-        let by = h
-            .get("created_by")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let created = h.get("created").and_then(Value::as_str).and_then(format::parse_rfc3339).unwrap_or(0);
+        let by = h.get("created_by").and_then(Value::as_str).unwrap_or("").to_string();
         let by_shown = if !no_trunc && by.chars().count() > 45 {
             by.chars().take(42).collect::<String>() + "..."
         } else {
@@ -316,11 +256,7 @@ pub fn history_rows(
     }
     rows.reverse();
     if let Some(top) = rows.first_mut() {
-        top["ID"] = json!(if no_trunc {
-            rec.id.hex().to_string()
-        } else {
-            short_id(rec)
-        });
+        top["ID"] = json!(if no_trunc { rec.id.hex().to_string() } else { short_id(rec) });
         top["Tags"] = json!(rec.names);
     }
     rows
@@ -413,9 +349,7 @@ pub fn matches(
             Filter::Reference(p) => rec.names.iter().any(|n| reference_matches(p, n)),
             Filter::Dangling(d) => rec.names.is_empty() == *d,
             Filter::Before(i) | Filter::Since(i) => {
-                let Some((other, t)) = find(i) else {
-                    bail!("{i}: image not known")
-                };
+                let Some((other, t)) = find(i) else { bail!("{i}: image not known") };
                 if other.id == rec.id {
                     false
                 } else if matches!(f, Filter::Before(_)) {
@@ -424,17 +358,12 @@ pub fn matches(
                     created > t
                 }
             }
-            Filter::Label(k, v) => {
-                match (config.pointer("/config/Labels").and_then(|l| l.get(k)), v) {
-                    (Some(Value::String(have)), Some(want)) => have == want,
-                    (Some(_), None) => true,
-                    _ => false,
-                }
-            }
-            Filter::Id(p) => rec
-                .id
-                .hex()
-                .starts_with(p.strip_prefix("sha256:").unwrap_or(p)),
+            Filter::Label(k, v) => match (config.pointer("/config/Labels").and_then(|l| l.get(k)), v) {
+                (Some(Value::String(have)), Some(want)) => have == want,
+                (Some(_), None) => true,
+                _ => false,
+            },
+            Filter::Id(p) => rec.id.hex().starts_with(p.strip_prefix("sha256:").unwrap_or(p)),
         };
         if !ok {
             return Ok(false);
@@ -473,23 +402,11 @@ mod tests {
             split_name("localhost:5000/lab/busybox:latest"),
             ("localhost:5000/lab/busybox".into(), "latest".into())
         );
-        assert_eq!(
-            split_name("localhost:5000/lab/busybox"),
-            ("localhost:5000/lab/busybox".into(), "<none>".into())
-        );
+        assert_eq!(split_name("localhost:5000/lab/busybox"), ("localhost:5000/lab/busybox".into(), "<none>".into()));
         assert_eq!(normalize_new_name("mine").unwrap(), "localhost/mine:latest");
-        assert_eq!(
-            normalize_new_name("lab/mine:v1").unwrap(),
-            "localhost/lab/mine:v1"
-        );
-        assert_eq!(
-            normalize_new_name("localhost:5000/lab/x").unwrap(),
-            "localhost:5000/lab/x:latest"
-        );
-        assert_eq!(
-            normalize_new_name("quay.io/a/b:c").unwrap(),
-            "quay.io/a/b:c"
-        );
+        assert_eq!(normalize_new_name("lab/mine:v1").unwrap(), "localhost/lab/mine:v1");
+        assert_eq!(normalize_new_name("localhost:5000/lab/x").unwrap(), "localhost:5000/lab/x:latest");
+        assert_eq!(normalize_new_name("quay.io/a/b:c").unwrap(), "quay.io/a/b:c");
         assert!(normalize_new_name("x@sha256:00").is_err());
         assert!(normalize_new_name("Upper").is_err());
     }
@@ -497,27 +414,22 @@ mod tests {
     #[test]
     fn rows_and_filters() {
         let r = rec(&["localhost:5000/lab/busybox:latest", "localhost/mine:v1"]);
-        let cfg = json!({"created": "2024-01-01T00:00:00Z", "config": {"Labels": {"a": "1"}, "Cmd": ["sh"], "Env": []}});
+        let cfg =
+            json!({"created": "2024-01-01T00:00:00Z", "config": {"Labels": {"a": "1"}, "Cmd": ["sh"], "Env": []}});
         let rows = image_rows(&r, &cfg, false);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0]["Repository"], "localhost:5000/lab/busybox");
         assert_eq!(rows[0]["Tag"], "latest");
         assert_eq!(rows[0]["ID"].as_str().unwrap().len(), 12);
         assert_eq!(rows[0]["Size"], "4.51 MB");
-        assert!(rows[0]["CreatedSince"]
-            .as_str()
-            .unwrap()
-            .ends_with("years ago"));
+        assert!(rows[0]["CreatedSince"].as_str().unwrap().ends_with("years ago"));
         let dangling = image_rows(&rec(&[]), &cfg, true);
         assert_eq!(dangling[0]["Repository"], "<none>");
         assert!(dangling[0]["ID"].as_str().unwrap().starts_with("sha256:"));
         let s = summary_json(&r, &cfg);
         assert_eq!(s["Created"], 1_704_067_200);
         assert_eq!(s["Labels"]["a"], "1");
-        assert_eq!(
-            oci_config(&cfg),
-            json!({"Labels": {"a": "1"}, "Cmd": ["sh"]})
-        );
+        assert_eq!(oci_config(&cfg), json!({"Labels": {"a": "1"}, "Cmd": ["sh"]}));
 
         let none = |_: &str| None;
         let f = |s: &str| Filter::parse(s).unwrap();
@@ -525,13 +437,7 @@ mod tests {
         assert!(matches(&r, &cfg, &[f("reference=lab/*")], &none).unwrap());
         assert!(matches(&r, &cfg, &[f("reference=*box:latest")], &none).unwrap());
         assert!(!matches(&r, &cfg, &[f("reference=alpine")], &none).unwrap());
-        assert!(matches(
-            &r,
-            &cfg,
-            &[f("dangling=false"), f("label=a=1"), f("label=a")],
-            &none
-        )
-        .unwrap());
+        assert!(matches(&r, &cfg, &[f("dangling=false"), f("label=a=1"), f("label=a")], &none).unwrap());
         assert!(!matches(&r, &cfg, &[f("label=a=2")], &none).unwrap());
         assert!(!matches(&r, &cfg, &[f("dangling=true")], &none).unwrap());
         let later = |_: &str| Some((rec(&[]).clone_with_id(), 1_800_000_000));

@@ -47,10 +47,8 @@ impl StoreOptions {
     pub fn from_config(storage_opts: &[String], rootless: bool) -> Result<StoreOptions> {
         let mut o = StoreOptions::default();
         if let Some(path) = storage_conf_path(rootless) {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            o.apply_conf(&text)
-                .with_context(|| format!("parsing {}", path.display()))?;
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            o.apply_conf(&text).with_context(|| format!("parsing {}", path.display()))?;
         }
         for opt in storage_opts {
             o.apply_opt(opt)?;
@@ -61,16 +59,11 @@ impl StoreOptions {
     fn apply_conf(&mut self, text: &str) -> Result<()> {
         let v: toml::Value = toml::from_str(text)?;
         let opts = v.get("storage").and_then(|s| s.get("options"));
-        for table in [opts, opts.and_then(|o| o.get("overlay"))]
-            .into_iter()
-            .flatten()
-        {
+        for table in [opts, opts.and_then(|o| o.get("overlay"))].into_iter().flatten() {
             if let Some(x) = table.get("ignore_chown_errors") {
                 self.ignore_chown_errors = match x {
                     toml::Value::Boolean(b) => *b,
-                    toml::Value::String(s) => {
-                        parse_bool(s).with_context(|| format!("ignore_chown_errors = {s:?}"))?
-                    }
+                    toml::Value::String(s) => parse_bool(s).with_context(|| format!("ignore_chown_errors = {s:?}"))?,
                     other => bail!("ignore_chown_errors must be true or false, not {other}"),
                 };
             }
@@ -81,14 +74,11 @@ impl StoreOptions {
     fn apply_opt(&mut self, opt: &str) -> Result<()> {
         let (k, v) = opt.split_once('=').unwrap_or((opt, "true"));
         let k = k.trim();
-        let k = k
-            .strip_prefix("overlay.")
-            .or_else(|| k.strip_prefix("vfs."))
-            .unwrap_or(k);
+        let k = k.strip_prefix("overlay.").or_else(|| k.strip_prefix("vfs.")).unwrap_or(k);
         match k {
             "ignore_chown_errors" => {
-                self.ignore_chown_errors = parse_bool(v)
-                    .with_context(|| format!("--storage-opt {opt}: expected true or false"))?
+                self.ignore_chown_errors =
+                    parse_bool(v).with_context(|| format!("--storage-opt {opt}: expected true or false"))?
             }
             _ => tracing::debug!("ignoring storage option {opt:?}"),
         }
@@ -115,10 +105,7 @@ fn storage_conf_path(rootless: bool) -> Option<PathBuf> {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
-        if let Some(p) = cfg
-            .map(|c| c.join("containers/storage.conf"))
-            .filter(|p| p.is_file())
-        {
+        if let Some(p) = cfg.map(|c| c.join("containers/storage.conf")).filter(|p| p.is_file()) {
             return Some(p);
         }
     }
@@ -220,9 +207,7 @@ fn io_ctx<T>(r: std::io::Result<T>, what: impl FnOnce() -> String) -> Result<T> 
 
 /// Write `data` to `path` atomically: a temp file beside it, fsync, rename, fsync of the directory.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .context("atomic write of a path without a parent")?;
+    let dir = path.parent().context("atomic write of a path without a parent")?;
     let tmp = dir.join(format!(
         ".{}.tmp-{}-{}",
         path.file_name().unwrap_or_default().to_string_lossy(),
@@ -230,10 +215,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         fastrand_u64()
     ));
     let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
@@ -249,22 +231,15 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 fn fastrand_u64() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
+    let t =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
     t ^ (N.fetch_add(1, Ordering::Relaxed) << 48) ^ ((std::process::id() as u64) << 32)
 }
 
 fn lock_file(path: &Path, arg: FlockArg) -> Result<Flock<File>> {
-    let f = io_ctx(
-        std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path),
-        || format!("opening the lock file {}", path.display()),
-    )?;
+    let f = io_ctx(std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path), || {
+        format!("opening the lock file {}", path.display())
+    })?;
     Flock::lock(f, arg).map_err(|(_, e)| anyhow::anyhow!("locking {}: {e}", path.display()))
 }
 
@@ -288,35 +263,22 @@ impl Store {
 
     /// Open the store at `root` (creating its directories when we may).
     pub fn open_at(root: &Path, opts: StoreOptions) -> Result<Store> {
-        let store = Store {
-            root: root.to_path_buf(),
-            opts,
-        };
-        let created = ["layers", "images", "tmp", "locks"]
-            .iter()
-            .try_for_each(|d| std::fs::create_dir_all(root.join(d)));
+        let store = Store { root: root.to_path_buf(), opts };
+        let created =
+            ["layers", "images", "tmp", "locks"].iter().try_for_each(|d| std::fs::create_dir_all(root.join(d)));
         match created {
             Ok(()) => {
                 if !root.join("storage.json").exists() {
-                    let f = StorageFile {
-                        version: STORAGE_VERSION,
-                        uid_map: Vec::new(),
-                        gid_map: Vec::new(),
-                    };
+                    let f = StorageFile { version: STORAGE_VERSION, uid_map: Vec::new(), gid_map: Vec::new() };
                     write_atomic(&root.join("storage.json"), &serde_json::to_vec_pretty(&f)?)?;
                 }
             }
             // A read-only or foreign root is still readable (images, inspect).
             Err(e) if root.join("images.json").exists() || !root.exists() => {
-                tracing::debug!(
-                    "cannot create the store directories under {}: {e}",
-                    root.display()
-                );
+                tracing::debug!("cannot create the store directories under {}: {e}", root.display());
             }
             Err(e) => {
-                return Err(e).with_context(|| {
-                    format!("creating the storage directories under {}", root.display())
-                })
+                return Err(e).with_context(|| format!("creating the storage directories under {}", root.display()))
             }
         }
         if let Ok(text) = std::fs::read_to_string(root.join("storage.json")) {
@@ -341,20 +303,10 @@ impl Store {
         if map.uids.is_empty() {
             return;
         }
-        let conv = |v: &[userns::IdMapEntry]| {
-            v.iter()
-                .map(|e| [e.container, e.host, e.size])
-                .collect::<Vec<_>>()
-        };
-        let now = StorageFile {
-            version: STORAGE_VERSION,
-            uid_map: conv(&map.uids),
-            gid_map: conv(&map.gids),
-        };
+        let conv = |v: &[userns::IdMapEntry]| v.iter().map(|e| [e.container, e.host, e.size]).collect::<Vec<_>>();
+        let now = StorageFile { version: STORAGE_VERSION, uid_map: conv(&map.uids), gid_map: conv(&map.gids) };
         let path = self.root.join("storage.json");
-        let old = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|t| serde_json::from_str::<StorageFile>(&t).ok());
+        let old = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str::<StorageFile>(&t).ok());
         match old {
             Some(old) if old.uid_map.is_empty() => {
                 let _ = write_atomic(&path, &serde_json::to_vec_pretty(&now).unwrap_or_default());
@@ -380,11 +332,8 @@ impl Store {
         if !nix::unistd::geteuid().is_root() {
             return;
         }
-        let Ok(f) = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.root.join("tmp.lock"))
+        let Ok(f) =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(self.root.join("tmp.lock"))
         else {
             return;
         };
@@ -411,37 +360,23 @@ impl Store {
     /// Exclusive lock on the store's metadata.
     pub fn lock(&self) -> Result<StoreLock> {
         {
-            let held = HELD
-                .lock()
-                .map_err(|_| anyhow::anyhow!("store lock table poisoned"))?;
+            let held = HELD.lock().map_err(|_| anyhow::anyhow!("store lock table poisoned"))?;
             let me = std::thread::current().id();
             if held.iter().any(|(p, t)| p == &self.root && *t == me) {
-                return Ok(StoreLock {
-                    _file: None,
-                    root: self.root.clone(),
-                });
+                return Ok(StoreLock { _file: None, root: self.root.clone() });
             }
         }
         let f = lock_file(&self.root.join("storage.lock"), FlockArg::LockExclusive)?;
         HELD.lock()
             .map_err(|_| anyhow::anyhow!("store lock table poisoned"))?
             .push((self.root.clone(), std::thread::current().id()));
-        Ok(StoreLock {
-            _file: Some(f),
-            root: self.root.clone(),
-        })
+        Ok(StoreLock { _file: Some(f), root: self.root.clone() })
     }
 
     fn layer_meta(&self, chain_id: &Digest) -> Result<Option<LayerMeta>> {
-        let p = self
-            .root
-            .join("layers")
-            .join(chain_id.hex())
-            .join("layer.json");
+        let p = self.root.join("layers").join(chain_id.hex()).join("layer.json");
         match std::fs::read(&p) {
-            Ok(b) => Ok(Some(
-                serde_json::from_slice(&b).with_context(|| format!("parsing {}", p.display()))?,
-            )),
+            Ok(b) => Ok(Some(serde_json::from_slice(&b).with_context(|| format!("parsing {}", p.display()))?)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
         }
@@ -456,10 +391,7 @@ impl Store {
     /// refused whiteout devices: the kernel overlay cannot use such a layer (fuse-overlayfs and the copy
     /// driver can).
     pub fn layer_has_aufs_whiteouts(&self, chain_id: &Digest) -> Result<bool> {
-        Ok(self
-            .layer_meta(chain_id)?
-            .map(|m| m.aufs_whiteouts)
-            .unwrap_or(false))
+        Ok(self.layer_meta(chain_id)?.map(|m| m.aufs_whiteouts).unwrap_or(false))
     }
 
     /// The directory holding a layer's extracted content.
@@ -482,17 +414,7 @@ impl Store {
         reader: &mut dyn Read,
         progress: &dyn Fn(u64),
     ) -> Result<LayerRecord> {
-        self.import_layer_of(
-            "",
-            chain_id,
-            parent,
-            blob_digest,
-            diff_id,
-            media_type,
-            reader,
-            progress,
-        )
-        .map(|(r, _)| r)
+        self.import_layer_of("", chain_id, parent, blob_digest, diff_id, media_type, reader, progress).map(|(r, _)| r)
     }
 
     /// [`Store::import_layer`], naming `image` in errors (`layer sha256:... of IMAGE: entry ...`) and returning
@@ -518,9 +440,7 @@ impl Store {
             let mut buf = vec![0u8; 64 * 1024];
             let mut total = 0u64;
             loop {
-                let n = reader
-                    .read(&mut buf)
-                    .with_context(|| format!("reading layer {blob_digest}"))?;
+                let n = reader.read(&mut buf).with_context(|| format!("reading layer {blob_digest}"))?;
                 if n == 0 {
                     return Ok(());
                 }
@@ -528,13 +448,8 @@ impl Store {
                 progress(total);
             }
         };
-        let _layer_lock = lock_file(
-            &self
-                .root
-                .join("locks")
-                .join(format!("{}.lock", chain_id.hex())),
-            FlockArg::LockExclusive,
-        )?;
+        let _layer_lock =
+            lock_file(&self.root.join("locks").join(format!("{}.lock", chain_id.hex())), FlockArg::LockExclusive)?;
         if let Some(rec) = self.layer(chain_id)? {
             drain(reader)?;
             return Ok((rec, ExtractStats::default()));
@@ -547,16 +462,10 @@ impl Store {
             fastrand_u64()
         ));
         let diff = staging.join("diff");
-        io_ctx(std::fs::create_dir_all(&diff), || {
-            format!("creating {}", diff.display())
-        })?;
+        io_ctx(std::fs::create_dir_all(&diff), || format!("creating {}", diff.display()))?;
         let result = (|| -> Result<(LayerRecord, ExtractStats)> {
-            let ids = IdPolicy::current(self.opts.ignore_chown_errors)
-                .context("reading /proc/self/uid_map")?;
-            let label = LayerLabel {
-                digest: blob_digest.to_string(),
-                image: image.to_string(),
-            };
+            let ids = IdPolicy::current(self.opts.ignore_chown_errors).context("reading /proc/self/uid_map")?;
+            let label = LayerLabel { digest: blob_digest.to_string(), image: image.to_string() };
             let stats = extract::extract_layer(
                 reader,
                 media_type,
@@ -602,30 +511,21 @@ impl Store {
         let p = self.root.join("images.json");
         match std::fs::read(&p) {
             Ok(b) => {
-                let f: ImagesFile = serde_json::from_slice(&b)
-                    .with_context(|| format!("parsing {}", p.display()))?;
+                let f: ImagesFile = serde_json::from_slice(&b).with_context(|| format!("parsing {}", p.display()))?;
                 if f.version > STORAGE_VERSION {
-                    bail!(
-                        "{} has format version {}, newer than this warren understands",
-                        p.display(),
-                        f.version
-                    );
+                    bail!("{} has format version {}, newer than this warren understands", p.display(), f.version);
                 }
                 Ok(f)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ImagesFile {
-                version: STORAGE_VERSION,
-                images: Vec::new(),
-            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(ImagesFile { version: STORAGE_VERSION, images: Vec::new() })
+            }
             Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
         }
     }
 
     fn save_images(&self, f: &ImagesFile) -> Result<()> {
-        write_atomic(
-            &self.root.join("images.json"),
-            &serde_json::to_vec_pretty(f)?,
-        )
+        write_atomic(&self.root.join("images.json"), &serde_json::to_vec_pretty(f)?)
     }
 
     /// Record an image whose layers are all in storage (atomically; replaces a record with the same ID and
@@ -634,13 +534,15 @@ impl Store {
         let _lock = self.lock()?;
         for l in &rec.layers {
             if self.layer(l)?.is_none() {
-                bail!("cannot record image {}: its layer {} is not in storage (removed concurrently?); pull it again", rec.id, l);
+                bail!(
+                    "cannot record image {}: its layer {} is not in storage (removed concurrently?); pull it again",
+                    rec.id,
+                    l
+                );
             }
         }
         let dir = self.root.join("images").join(rec.id.hex());
-        io_ctx(std::fs::create_dir_all(&dir), || {
-            format!("creating {}", dir.display())
-        })?;
+        io_ctx(std::fs::create_dir_all(&dir), || format!("creating {}", dir.display()))?;
         write_atomic(&dir.join("manifest"), manifest)?;
         write_atomic(&dir.join("config"), config)?;
         let mut f = self.load_images()?;
@@ -682,15 +584,13 @@ impl Store {
     /// The raw config blob of an image.
     pub fn image_config(&self, id: &Digest) -> Result<Vec<u8>> {
         let p = self.root.join("images").join(id.hex()).join("config");
-        std::fs::read(&p)
-            .with_context(|| format!("reading the config of image {id} ({})", p.display()))
+        std::fs::read(&p).with_context(|| format!("reading the config of image {id} ({})", p.display()))
     }
 
     /// The raw manifest of an image.
     pub fn image_manifest(&self, id: &Digest) -> Result<Vec<u8>> {
         let p = self.root.join("images").join(id.hex()).join("manifest");
-        std::fs::read(&p)
-            .with_context(|| format!("reading the manifest of image {id} ({})", p.display()))
+        std::fs::read(&p).with_context(|| format!("reading the manifest of image {id} ({})", p.display()))
     }
 
     /// Add a name to an image (taking it from any other image that had it).
@@ -716,15 +616,9 @@ impl Store {
     pub fn untag_image(&self, id: &Digest, names: &[String]) -> Result<Vec<String>> {
         let _lock = self.lock()?;
         let mut f = self.load_images()?;
-        let Some(img) = f.images.iter_mut().find(|i| &i.id == id) else {
-            bail!("image {id} is not in storage")
-        };
-        let removed: Vec<String> = img
-            .names
-            .iter()
-            .filter(|n| names.is_empty() || names.contains(n))
-            .cloned()
-            .collect();
+        let Some(img) = f.images.iter_mut().find(|i| &i.id == id) else { bail!("image {id} is not in storage") };
+        let removed: Vec<String> =
+            img.names.iter().filter(|n| names.is_empty() || names.contains(n)).cloned().collect();
         img.names.retain(|n| !removed.contains(n));
         self.save_images(&f)?;
         Ok(removed)
@@ -752,11 +646,7 @@ impl Store {
     /// Delete layers no image record references (after a crash or an rmi), skipping layers another
     /// process is importing right now. Callers hold the store lock.
     fn remove_unused_layers(&self, f: &ImagesFile) -> Result<Vec<Digest>> {
-        let used: HashSet<&str> = f
-            .images
-            .iter()
-            .flat_map(|i| i.layers.iter().map(|l| l.hex()))
-            .collect();
+        let used: HashSet<&str> = f.images.iter().flat_map(|i| i.layers.iter().map(|l| l.hex())).collect();
         let mut removed = Vec::new();
         let _staging = lock_file(&self.root.join("tmp.lock"), FlockArg::LockShared)?;
         let rd = match std::fs::read_dir(self.root.join("layers")) {
@@ -777,14 +667,10 @@ impl Store {
                 continue; // being imported by another pull: it will be used
             };
             // Move it out of layers/ first, so a crash mid-delete leaves garbage only in tmp/.
-            let trash = self.root.join("tmp").join(format!(
-                "deleted-{}-{:x}",
-                &name[..12.min(name.len())],
-                fastrand_u64()
-            ));
+            let trash =
+                self.root.join("tmp").join(format!("deleted-{}-{:x}", &name[..12.min(name.len())], fastrand_u64()));
             std::fs::rename(e.path(), &trash).with_context(|| format!("removing layer {d}"))?;
-            remove_tree(&trash)
-                .with_context(|| format!("removing layer {d} ({})", trash.display()))?;
+            remove_tree(&trash).with_context(|| format!("removing layer {d} ({})", trash.display()))?;
             let _ = std::fs::remove_file(&lock_path);
             drop(lock);
             removed.push(d);
@@ -830,10 +716,7 @@ pub fn find_in(images: &[ImageRecord], input: &str) -> Result<Option<ImageRecord
         bail!("empty image name");
     }
     let hexpart = input.strip_prefix("sha256:").unwrap_or(input);
-    let is_hex = !hexpart.is_empty()
-        && hexpart
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let is_hex = !hexpart.is_empty() && hexpart.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if is_hex && hexpart.len() == 64 {
         if let Some(i) = images.iter().find(|i| i.id.hex() == hexpart) {
             return Ok(Some(i.clone()));
@@ -846,14 +729,10 @@ pub fn find_in(images: &[ImageRecord], input: &str) -> Result<Option<ImageRecord
     };
     if let Some(d) = digest_part {
         let (r, _) = split_tag(repo_part);
-        let full = crate::image::reference::Reference::parse(input)
-            .ok()
-            .map(|p| format!("{}/{}", p.registry, p.repository));
+        let full =
+            crate::image::reference::Reference::parse(input).ok().map(|p| format!("{}/{}", p.registry, p.repository));
         let hit = images.iter().find(|i| {
-            (i.digest.as_str() == d
-                || i.repo_digests
-                    .iter()
-                    .any(|rd| rd.ends_with(&format!("@{d}"))))
+            (i.digest.as_str() == d || i.repo_digests.iter().any(|rd| rd.ends_with(&format!("@{d}"))))
                 && i.repo_digests.iter().chain(i.names.iter()).any(|n| {
                     let (nr, _) = split_tag(n);
                     Some(nr.to_string()) == full || nr == r || nr.ends_with(&format!("/{r}"))
@@ -864,10 +743,7 @@ pub fn find_in(images: &[ImageRecord], input: &str) -> Result<Option<ImageRecord
     let (r, tag) = split_tag(repo_part);
     let tag = tag.unwrap_or("latest");
     let want = format!("{r}:{tag}");
-    if let Some(i) = images
-        .iter()
-        .find(|i| i.names.iter().any(|n| n == input || *n == want))
-    {
+    if let Some(i) = images.iter().find(|i| i.names.iter().any(|n| n == input || *n == want)) {
         return Ok(Some(i.clone()));
     }
     if let Ok(p) = crate::image::reference::Reference::parse(input) {
@@ -879,8 +755,7 @@ pub fn find_in(images: &[ImageRecord], input: &str) -> Result<Option<ImageRecord
     // Short names: match the repository path at a `/` boundary (busybox → docker.io/library/busybox,
     // localhost:5000/lab/busybox), preferring the most recently pulled image.
     let first = r.split('/').next().unwrap_or("");
-    let has_registry =
-        r.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let has_registry = r.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
     if !has_registry {
         let mut hits: Vec<&ImageRecord> = images
             .iter()
@@ -897,10 +772,7 @@ pub fn find_in(images: &[ImageRecord], input: &str) -> Result<Option<ImageRecord
         }
     }
     if is_hex && hexpart.len() >= 3 {
-        let hits: Vec<&ImageRecord> = images
-            .iter()
-            .filter(|i| i.id.hex().starts_with(hexpart))
-            .collect();
+        let hits: Vec<&ImageRecord> = images.iter().filter(|i| i.id.hex().starts_with(hexpart)).collect();
         match hits.len() {
             0 => {}
             1 => return Ok(Some(hits[0].clone())),

@@ -24,9 +24,7 @@ const GZ: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 fn import(store: &Store, parent: Option<&Digest>, files: &[(&str, &[u8])]) -> LayerRecord {
     let (blob, d, diff) = gz_layer(files);
     let chain = Digest::chain(parent, &diff);
-    store
-        .import_layer(&chain, parent, &d, &diff, GZ, &mut &blob[..], &|_| {})
-        .unwrap()
+    store.import_layer(&chain, parent, &d, &diff, GZ, &mut &blob[..], &|_| {}).unwrap()
 }
 
 fn record(id_seed: &str, names: &[&str], layers: Vec<Digest>, pulled: &str) -> ImageRecord {
@@ -47,22 +45,15 @@ fn record(id_seed: &str, names: &[&str], layers: Vec<Digest>, pulled: &str) -> I
 #[test]
 fn storage_options_from_flags_and_conf() {
     let mut o = StoreOptions::default();
-    o.apply_conf(
-        "[storage]\ndriver = \"overlay\"\n[storage.options]\nignore_chown_errors = \"true\"\n",
-    )
-    .unwrap();
+    o.apply_conf("[storage]\ndriver = \"overlay\"\n[storage.options]\nignore_chown_errors = \"true\"\n").unwrap();
     assert!(o.ignore_chown_errors);
     let mut o = StoreOptions::default();
-    o.apply_conf("[storage.options.overlay]\nignore_chown_errors = true\n")
-        .unwrap();
+    o.apply_conf("[storage.options.overlay]\nignore_chown_errors = true\n").unwrap();
     assert!(o.ignore_chown_errors);
     let o = StoreOptions::from_config(&["ignore_chown_errors=true".into()], false).unwrap();
     assert!(o.ignore_chown_errors);
     let o = StoreOptions::from_config(
-        &[
-            "overlay.ignore_chown_errors=false".into(),
-            "overlay.mount_program=/x".into(),
-        ],
+        &["overlay.ignore_chown_errors=false".into(), "overlay.mount_program=/x".into()],
         false,
     )
     .unwrap();
@@ -77,10 +68,7 @@ fn import_commit_and_images_round_trip() {
     let l1 = import(&store, None, &[("bin/sh", b"sh")]);
     let l2 = import(&store, Some(&l1.chain_id), &[("etc/motd", b"hi")]);
     assert_eq!(l2.parent.as_ref(), Some(&l1.chain_id));
-    assert!(store
-        .layer_diff_dir(&l2.chain_id)
-        .join("etc/motd")
-        .is_file());
+    assert!(store.layer_diff_dir(&l2.chain_id).join("etc/motd").is_file());
     assert_eq!(store.layer(&l1.chain_id).unwrap().unwrap(), l1);
     // Importing again only drains.
     let again = import(&store, None, &[("bin/sh", b"sh")]);
@@ -94,28 +82,16 @@ fn import_commit_and_images_round_trip() {
         vec![l1.chain_id.clone(), l2.chain_id.clone()],
         "2026-01-01T00:00:00Z",
     );
-    store
-        .put_image(&rec, b"{\"manifest\":1}", b"{\"config\":1}")
-        .unwrap();
+    store.put_image(&rec, b"{\"manifest\":1}", b"{\"config\":1}").unwrap();
     assert_eq!(store.images().unwrap(), vec![rec.clone()]);
     assert_eq!(store.image_config(&rec.id).unwrap(), b"{\"config\":1}");
     assert_eq!(store.image_manifest(&rec.id).unwrap(), b"{\"manifest\":1}");
 
     // A second image taking the name leaves the first dangling.
-    let rec2 = record(
-        "b",
-        &["localhost:5000/lab/busybox:latest"],
-        vec![l1.chain_id.clone()],
-        "2026-01-02T00:00:00Z",
-    );
+    let rec2 = record("b", &["localhost:5000/lab/busybox:latest"], vec![l1.chain_id.clone()], "2026-01-02T00:00:00Z");
     store.put_image(&rec2, b"{}", b"{}").unwrap();
     let imgs = store.images().unwrap();
-    assert!(imgs
-        .iter()
-        .find(|i| i.id == rec.id)
-        .unwrap()
-        .names
-        .is_empty());
+    assert!(imgs.iter().find(|i| i.id == rec.id).unwrap().names.is_empty());
 
     // Removing the first image removes only the layer nobody else uses.
     let removed = store.remove_image(&rec.id).unwrap();
@@ -129,12 +105,7 @@ fn import_commit_and_images_round_trip() {
 fn put_image_refuses_missing_layers() {
     let t = tempfile::tempdir().unwrap();
     let store = Store::open_at(t.path(), StoreOptions::default()).unwrap();
-    let rec = record(
-        "a",
-        &["x:latest"],
-        vec![Digest::sha256_of(b"missing")],
-        "now",
-    );
+    let rec = record("a", &["x:latest"], vec![Digest::sha256_of(b"missing")], "now");
     let err = store.put_image(&rec, b"{}", b"{}").unwrap_err().to_string();
     assert!(err.contains("not in storage"), "{err}");
     assert!(store.images().unwrap().is_empty());
@@ -147,9 +118,7 @@ fn a_bad_layer_leaves_nothing_behind() {
     let (blob, d, _diff) = gz_layer(&[("a", b"a")]);
     let wrong = Digest::sha256_of(b"wrong");
     let chain = Digest::chain(None, &wrong);
-    let err = store
-        .import_layer(&chain, None, &d, &wrong, GZ, &mut &blob[..], &|_| {})
-        .unwrap_err();
+    let err = store.import_layer(&chain, None, &d, &wrong, GZ, &mut &blob[..], &|_| {}).unwrap_err();
     assert!(format!("{err:#}").contains("diff ID"), "{err:#}");
     assert!(store.layer(&chain).unwrap().is_none());
     assert!(!store.layer_diff_dir(&chain).exists());
@@ -176,34 +145,16 @@ fn concurrent_imports_of_one_layer_extract_once() {
     let chain = Digest::chain(None, &diff);
     let handles: Vec<_> = (0..4)
         .map(|_| {
-            let (root, blob, d, diff, chain) = (
-                root.clone(),
-                blob.clone(),
-                d.clone(),
-                diff.clone(),
-                chain.clone(),
-            );
+            let (root, blob, d, diff, chain) = (root.clone(), blob.clone(), d.clone(), diff.clone(), chain.clone());
             std::thread::spawn(move || {
                 let store = Store::open_at(&root, StoreOptions::default()).unwrap();
-                store
-                    .import_layer_of("img", &chain, None, &d, &diff, GZ, &mut &blob[..], &|_| {})
-                    .unwrap()
-                    .1
+                store.import_layer_of("img", &chain, None, &d, &diff, GZ, &mut &blob[..], &|_| {}).unwrap().1
             })
         })
         .collect();
     let stats: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    assert_eq!(
-        stats.iter().filter(|s| s.entries > 0).count(),
-        1,
-        "exactly one import extracted: {stats:?}"
-    );
-    assert_eq!(
-        std::fs::read(root.join("layers").join(chain.hex()).join("diff/big"))
-            .unwrap()
-            .len(),
-        1 << 20
-    );
+    assert_eq!(stats.iter().filter(|s| s.entries > 0).count(), 1, "exactly one import extracted: {stats:?}");
+    assert_eq!(std::fs::read(root.join("layers").join(chain.hex()).join("diff/big")).unwrap().len(), 1 << 20);
 }
 
 #[test]
@@ -220,27 +171,16 @@ fn store_lock_is_reentrant_in_one_thread() {
 fn find_images_like_podman() {
     let a = record(
         "a",
-        &[
-            "localhost:5000/lab/busybox:latest",
-            "docker.io/library/alpine:3.19",
-        ],
+        &["localhost:5000/lab/busybox:latest", "docker.io/library/alpine:3.19"],
         vec![],
         "2026-01-01T00:00:00Z",
     );
-    let mut b = record(
-        "b",
-        &["docker.io/library/busybox:1.36"],
-        vec![],
-        "2026-01-02T00:00:00Z",
-    );
+    let mut b = record("b", &["docker.io/library/busybox:1.36"], vec![], "2026-01-02T00:00:00Z");
     b.repo_digests = vec![format!("docker.io/library/busybox@{}", b.digest)];
     let c = record("c", &["localhost/mine:v1"], vec![], "2026-01-03T00:00:00Z");
     let all = vec![a.clone(), b.clone(), c.clone()];
     let find = |s: &str| find_in(&all, s).unwrap().map(|i| i.id);
-    assert_eq!(
-        find("localhost:5000/lab/busybox:latest"),
-        Some(a.id.clone())
-    );
+    assert_eq!(find("localhost:5000/lab/busybox:latest"), Some(a.id.clone()));
     assert_eq!(find("localhost:5000/lab/busybox"), Some(a.id.clone()));
     assert_eq!(find("lab/busybox"), Some(a.id.clone()));
     assert_eq!(find("busybox"), Some(a.id.clone()));

@@ -7,8 +7,7 @@ use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 
 fn cstring(s: &OsStr) -> io::Result<CString> {
-    CString::new(s.as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name contains a NUL byte"))
+    CString::new(s.as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name contains a NUL byte"))
 }
 
 fn check(ret: libc::c_int) -> io::Result<()> {
@@ -64,11 +63,7 @@ pub fn flistxattr(fd: RawFd) -> io::Result<Vec<Vec<u8>>> {
         }
     };
     buf.truncate(n);
-    Ok(buf
-        .split(|b| *b == 0)
-        .filter(|s| !s.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect())
+    Ok(buf.split(|b| *b == 0).filter(|s| !s.is_empty()).map(<[u8]>::to_vec).collect())
 }
 
 /// Flush the whole filesystem holding `fd` (one call instead of an fsync per extracted file).
@@ -83,23 +78,11 @@ pub fn cstr_os(c: &CStr) -> &OsStr {
 }
 
 /// `openat(dirfd, name, flags | O_CLOEXEC, mode)` as an owned descriptor.
-pub fn openat(
-    dirfd: RawFd,
-    name: &OsStr,
-    flags: libc::c_int,
-    mode: libc::mode_t,
-) -> io::Result<std::os::fd::OwnedFd> {
+pub fn openat(dirfd: RawFd, name: &OsStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
     let name = cstring(name)?;
     // SAFETY: `name` is NUL-terminated; the kernel returns a new descriptor or -1.
-    let fd = unsafe {
-        libc::openat(
-            dirfd,
-            name.as_ptr(),
-            flags | libc::O_CLOEXEC,
-            mode as libc::c_uint,
-        )
-    };
+    let fd = unsafe { libc::openat(dirfd, name.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }

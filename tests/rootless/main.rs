@@ -1,1 +1,11 @@
-fn main() {}
+//! End-to-end tests: the real `warren` binary, run as the unprivileged test users (and root) against
+//! the local registry and fixtures that `scripts/test-env.sh` sets up. Run everything with
+//! `sudo scripts/test.sh`; the harness is in `common/` (see its module docs).
+//!
+//! One module per area; add yours here (`mod pull;`, `mod run;`, ...).
+
+mod common;
+
+mod fixtures;
+mod smoke;
+mod userns;

@@ -1,6 +1,8 @@
 //! Warren's embedded OCI runtime. It runs as a fresh, single-threaded process (`warren __runtime`),
 //! never as a fork of a threaded engine.
 
+mod syscalls;
+
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;

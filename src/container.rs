@@ -1,0 +1,193 @@
+//! Containers that outlive a command: the operations `ps`, `stop`, `kill`, `rm`, `wait` and the monitor
+//! share. Cleanup is one idempotent function that the monitor, `rm` and a later `warren` can all run
+//! again after a crash.
+
+use anyhow::{bail, Context as _, Result};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::context::Context;
+use crate::error::{ExitError, EXIT_ENGINE};
+use crate::state::{process_alive, ContainerRecord, State};
+use crate::storage::rootfs;
+
+fn user_error(msg: impl Into<String>) -> anyhow::Error {
+    ExitError::new(EXIT_ENGINE, msg).into()
+}
+
+/// Where a container's storage (upper layer, rootfs mount point) lives.
+pub fn storage_dir(ctx: &Context, id: &str) -> PathBuf {
+    ctx.storage_root.join("containers").join(id)
+}
+
+/// Where a container's runtime bundle (config.json, hosts, resolv.conf, pid) lives.
+pub fn bundle_dir(ctx: &Context, id: &str) -> PathBuf {
+    ctx.run_dir.join("containers").join(id)
+}
+
+/// The container's log file (k8s-file).
+pub fn log_path(ctx: &Context, id: &str) -> PathBuf {
+    storage_dir(ctx, id).join("userdata").join("ctr.log")
+}
+
+/// Whether the container's process is really running (the record may be stale after a crash).
+pub fn is_running(rec: &ContainerRecord) -> bool {
+    matches!(rec.state.as_str(), "running" | "paused") && process_alive(rec.pid, rec.pid_start)
+}
+
+/// Bring a record up to date with the truth: a "running" container whose process and monitor are both
+/// gone died with its monitor; record it as exited and clean up after it.
+pub fn refresh(ctx: &Context, state: &State, mut rec: ContainerRecord) -> Result<ContainerRecord> {
+    if matches!(rec.state.as_str(), "running" | "paused") && !process_alive(rec.pid, rec.pid_start) {
+        // Give a live monitor the chance to record the real exit status.
+        if rec.monitor_pid > 0 && process_alive(rec.monitor_pid, 0) && rec.monitor_pid != std::process::id() as i64 {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+                let fresh = state.get(&rec.id)?;
+                if fresh.state != "running" && fresh.state != "paused" {
+                    return Ok(fresh);
+                }
+            }
+        }
+        let _lock = state.lock_container(&rec.id)?;
+        rec = state.get(&rec.id)?;
+        if matches!(rec.state.as_str(), "running" | "paused") && !process_alive(rec.pid, rec.pid_start) {
+            tracing::debug!("container {}: its process is gone without a recorded exit", rec.name);
+            rec.state = "exited".into();
+            rec.exit_code = rec.exit_code.or(Some(137));
+            rec.finished = Some(crate::format::now_rfc3339());
+            rec.pid = 0;
+            rec.pid_start = 0;
+            state.update(&rec)?;
+            cleanup(ctx, state, &rec, auto_remove(&rec))?;
+        }
+    }
+    Ok(rec)
+}
+
+/// `--rm` was given.
+pub fn auto_remove(rec: &ContainerRecord) -> bool {
+    rec.config["AutoRemove"].as_bool().unwrap_or(false)
+}
+
+/// Undo what starting a container did: unmount its rootfs, drop its bundle; with `remove`, also delete
+/// its storage and its record. Idempotent, collects errors instead of stopping at the first.
+pub fn cleanup(ctx: &Context, state: &State, rec: &ContainerRecord, remove: bool) -> Result<()> {
+    let mut errors = vec![];
+    let dir = storage_dir(ctx, &rec.id);
+    rootfs::unmount(&dir.join("merged"));
+    if let Err(e) = std::fs::remove_dir_all(bundle_dir(ctx, &rec.id)) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            errors.push(format!("removing the bundle: {e}"));
+        }
+    }
+    if remove {
+        if let Err(e) = rootfs::remove(&dir) {
+            errors.push(format!("{e:#}"));
+        }
+        if let Err(e) = state.remove(&rec.id) {
+            errors.push(format!("{e:#}"));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        bail!("cleaning up container {}: {}", rec.name, errors.join("; "))
+    }
+}
+
+/// Send a signal to the container's PID 1.
+pub fn kill(rec: &ContainerRecord, sig: nix::sys::signal::Signal) -> Result<()> {
+    if !is_running(rec) {
+        bail!(user_error(format!("can only kill running containers. {} is in state {}: container state improper", rec.name, rec.state)));
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(rec.pid as i32), sig)
+        .with_context(|| format!("sending {sig} to container {} (pid {})", rec.name, rec.pid))
+}
+
+/// Parse a signal name or number (`TERM`, `SIGTERM`, `15`).
+pub fn parse_signal(s: &str) -> Result<nix::sys::signal::Signal> {
+    use std::str::FromStr;
+    if let Ok(n) = s.parse::<i32>() {
+        return nix::sys::signal::Signal::try_from(n).map_err(|_| user_error(format!("invalid signal {s:?}")));
+    }
+    let up = s.to_uppercase();
+    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+    nix::sys::signal::Signal::from_str(&name).map_err(|_| user_error(format!("invalid signal {s:?}")))
+}
+
+/// Wait until the container is no longer running and its exit is recorded; returns the record.
+pub fn wait_exited(ctx: &Context, state: &State, id: &str, timeout: Option<Duration>) -> Result<ContainerRecord> {
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(5);
+    loop {
+        let rec = refresh(ctx, state, state.get(id)?)?;
+        if !matches!(rec.state.as_str(), "running" | "paused") {
+            return Ok(rec);
+        }
+        if timeout.is_some_and(|t| start.elapsed() >= t) {
+            return Ok(rec);
+        }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// `stop`: the stop signal, then SIGKILL after `timeout`.
+pub fn stop(ctx: &Context, state: &State, rec: &ContainerRecord, timeout: u64) -> Result<ContainerRecord> {
+    let rec = refresh(ctx, state, rec.clone())?;
+    if !is_running(&rec) {
+        return Ok(rec);
+    }
+    // The monitor must not restart a container the user stopped.
+    {
+        let _lock = state.lock_container(&rec.id)?;
+        let mut fresh = state.get(&rec.id)?;
+        fresh.config["StoppedByUser"] = true.into();
+        state.update(&fresh)?;
+    }
+    let sig = rec.config["StopSignal"].as_str().map(parse_signal).transpose()?.unwrap_or(nix::sys::signal::Signal::SIGTERM);
+    let _ = kill(&rec, sig);
+    let deadline = Instant::now() + Duration::from_secs(timeout);
+    while Instant::now() < deadline && process_alive(rec.pid, rec.pid_start) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if process_alive(rec.pid, rec.pid_start) {
+        tracing::debug!("container {}: still running {timeout}s after {sig}; sending SIGKILL", rec.name);
+        let _ = kill(&rec, nix::sys::signal::Signal::SIGKILL);
+    }
+    wait_exited(ctx, state, &rec.id, Some(Duration::from_secs(10)))
+}
+
+/// `rm`: refuses a running container unless `force` (then kills it first).
+pub fn remove(ctx: &Context, state: &State, rec: &ContainerRecord, force: bool) -> Result<()> {
+    let rec = refresh(ctx, state, rec.clone())?;
+    if is_running(&rec) {
+        if !force {
+            bail!(user_error(format!(
+                "cannot remove container {} as it is running - running or paused containers cannot be removed without force: container state improper",
+                rec.id
+            )));
+        }
+        let _ = kill(&rec, nix::sys::signal::Signal::SIGKILL);
+        wait_exited(ctx, state, &rec.id, Some(Duration::from_secs(10)))?;
+    }
+    let _lock = state.lock_container(&rec.id)?;
+    cleanup(ctx, state, &rec, true)
+}
+
+/// Podman's STATUS column: `Up 5 seconds`, `Exited (0) 3 seconds ago`, `Created`.
+pub fn status_line(rec: &ContainerRecord) -> String {
+    match rec.state.as_str() {
+        "running" => format!("Up {}", crate::format::human_duration(crate::format::seconds_since(rec.started.as_deref().unwrap_or("")))),
+        "paused" => "Paused".into(),
+        "exited" | "stopped" => format!(
+            "Exited ({}) {} ago",
+            rec.exit_code.unwrap_or(0),
+            crate::format::human_duration(crate::format::seconds_since(rec.finished.as_deref().unwrap_or("")))
+        ),
+        "created" => "Created".into(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,211 @@
+//! The monitor (Warren's conmon): runs a container's runtime process, records its pid and exit status
+//! in the state store, and — for detached containers — owns its output and writes the log.
+//!
+//! A foreground `run` is its own monitor (no extra process: the engine waits). `run -d` and `start`
+//! leave a detached `warren __monitor ID` process (setsid, stdio on /dev/null) that does the same and then
+//! cleans up.
+
+use anyhow::{Context as _, Result};
+use std::io::{Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
+
+use crate::context::Context;
+use crate::state::{process_start_time, ContainerRecord, State};
+
+/// Where the container's stdio goes.
+pub enum Stdio3 {
+    /// The caller's terminal or pipes (foreground run); stdin only with `-i`.
+    Inherit { interactive: bool },
+    /// A log file in Podman's k8s-file format (detached containers).
+    Log(PathBuf),
+}
+
+/// The pid of the runtime process, for forwarding signals the engine receives.
+static CHILD_PID: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn forward_signal(sig: libc::c_int) {
+    let pid = CHILD_PID.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
+/// While a container runs, the monitor forwards these signals to it instead of dying, so cleanup and
+/// `--rm` always happen.
+fn forward_signals() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2] {
+        // SAFETY: the handler only calls kill(2); exec resets it to the default in children.
+        unsafe {
+            libc::signal(sig, forward_signal as *const () as usize);
+        }
+    }
+}
+
+/// Run the container whose bundle is ready, record it as running with its pid, wait, record the exit.
+/// Returns the container's exit code (128+N when killed by signal N).
+pub fn supervise(ctx: &Context, state: &State, rec: &mut ContainerRecord, bundle: &Path, io: Stdio3) -> Result<i32> {
+    supervise_notify(ctx, state, rec, bundle, io, &mut |_| {})
+}
+
+/// What `started` is told: the container runs, or (exit code, message) when it never got that far.
+pub type Started = std::result::Result<(), (i32, String)>;
+
+/// [`supervise`], calling `started` once the container's process runs (or failed to).
+pub fn supervise_notify(
+    ctx: &Context,
+    state: &State,
+    rec: &mut ContainerRecord,
+    bundle: &Path,
+    io: Stdio3,
+    started: &mut dyn FnMut(Started),
+) -> Result<i32> {
+    let pid_file = bundle.join("pid");
+    let _ = std::fs::remove_file(&pid_file);
+    let mut cmd = crate::runtime::command(ctx, bundle, &rec.id, &pid_file)?;
+    match &io {
+        Stdio3::Inherit { interactive } => {
+            if !interactive {
+                cmd.stdin(Stdio::null());
+            }
+        }
+        Stdio3::Log(_) => {
+            cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        }
+    }
+    tracing::debug!("running {cmd:?}");
+    forward_signals();
+    let mut child = cmd.spawn().with_context(|| format!("starting the runtime {:?}", cmd.get_program()))?;
+    CHILD_PID.store(child.id() as i32, Ordering::SeqCst);
+
+    // The runtime writes the container's pid before it runs the command.
+    let pid = wait_for_pid(&mut child, &pid_file);
+    rec.state = "running".into();
+    rec.pid = pid.unwrap_or(0);
+    rec.pid_start = pid.and_then(process_start_time).unwrap_or(0);
+    rec.started = Some(crate::format::now_rfc3339());
+    rec.finished = None;
+    rec.exit_code = None;
+    state.update(rec)?;
+    if pid.is_some() {
+        started(Ok(()));
+    }
+
+    if let Stdio3::Log(path) = &io {
+        if let Err(e) = pump_logs(&mut child, path) {
+            tracing::warn!("container {}: writing the log {}: {e:#}", rec.name, path.display());
+        }
+    }
+    let status = loop {
+        match child.wait() {
+            Ok(s) => break s,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("waiting for the container"),
+        }
+    };
+    CHILD_PID.store(0, Ordering::SeqCst);
+    crate::runtime::after_exit(ctx, &rec.id);
+    let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    if pid.is_none() {
+        started(Err((code, format!("container {} failed to start: see `warren logs {}`", rec.name, rec.name))));
+    }
+    rec.state = "exited".into();
+    rec.exit_code = Some(code as i64);
+    rec.finished = Some(crate::format::now_rfc3339());
+    rec.pid = 0;
+    rec.pid_start = 0;
+    state.update(rec)?;
+    Ok(code)
+}
+
+fn wait_for_pid(child: &mut Child, pid_file: &Path) -> Option<i64> {
+    let mut delay = Duration::from_micros(200);
+    loop {
+        if let Ok(s) = std::fs::read_to_string(pid_file) {
+            if let Ok(p) = s.trim().parse::<i64>() {
+                return Some(p);
+            }
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            return None;
+        }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// Copy the container's stdout and stderr into a k8s-file log until both close.
+fn pump_logs(child: &mut Child, path: &Path) -> Result<()> {
+    use std::os::fd::{AsRawFd, OwnedFd};
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let mut streams: Vec<(&str, std::fs::File, Vec<u8>)> = vec![];
+    if let Some(o) = child.stdout.take() {
+        streams.push(("stdout", std::fs::File::from(OwnedFd::from(o)), vec![]));
+    }
+    if let Some(e) = child.stderr.take() {
+        streams.push(("stderr", std::fs::File::from(OwnedFd::from(e)), vec![]));
+    }
+    let mut buf = [0u8; 16384];
+    while !streams.is_empty() {
+        let mut fds: Vec<libc::pollfd> =
+            streams.iter().map(|(_, f, _)| libc::pollfd { fd: f.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
+        // SAFETY: fds is a valid array of pollfd for the duration of the call.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e).context("poll");
+        }
+        let mut closed = vec![];
+        for (i, pfd) in fds.iter().enumerate() {
+            if pfd.revents == 0 {
+                continue;
+            }
+            let (name, file, pending) = &mut streams[i];
+            match file.read(&mut buf) {
+                Ok(0) | Err(_) => {
+                    if !pending.is_empty() {
+                        write_log_line(&mut log, name, pending, false)?;
+                        pending.clear();
+                    }
+                    closed.push(i);
+                }
+                Ok(n) => {
+                    pending.extend_from_slice(&buf[..n]);
+                    while let Some(pos) = pending.iter().position(|b| *b == b'\n') {
+                        let line: Vec<u8> = pending.drain(..=pos).collect();
+                        write_log_line(&mut log, name, &line[..line.len() - 1], true)?;
+                    }
+                    if pending.len() > 16384 {
+                        write_log_line(&mut log, name, pending, false)?;
+                        pending.clear();
+                    }
+                }
+            }
+        }
+        for i in closed.into_iter().rev() {
+            streams.remove(i);
+        }
+    }
+    Ok(())
+}
+
+/// One k8s-file log line: `TIME STREAM F|P CONTENT` (F: a full line, P: a partial one).
+fn write_log_line(log: &mut std::fs::File, stream: &str, content: &[u8], full: bool) -> Result<()> {
+    let mut line = format!("{} {stream} {} ", crate::format::now_rfc3339_nanos(), if full { 'F' } else { 'P' }).into_bytes();
+    line.extend_from_slice(content);
+    line.push(b'\n');
+    log.write_all(&line).context("writing the container log")
+}
