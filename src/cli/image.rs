@@ -111,7 +111,7 @@ pub struct ExistsArgs {
 #[derive(Subcommand, Debug)]
 pub enum ImageCommand {
     /// List images in local storage
-    #[command(alias = "ls", alias = "list")]
+    #[command(alias = "ls")]
     List(ImagesArgs),
     /// Pull an image from a registry
     Pull(super::registry::PullArgs),
@@ -476,6 +476,11 @@ pub fn prune(ctx: &Context, args: PruneArgs) -> Result<i32> {
         }
         store.remove_image(&rec.id)?;
         println!("{}", rec.id.hex());
+    }
+    // Layers left by pulls that failed part-way belong to no image.
+    let layers = store.prune_layers()?;
+    if !layers.is_empty() {
+        tracing::info!("removed {} layers no image uses", layers.len());
     }
     Ok(0)
 }

@@ -140,8 +140,18 @@ impl IdPolicy {
     }
 
     fn describe(ranges: &[(u64, u64)]) -> String {
+        // Merge adjacent ranges (`0 1002 1` + `1 100000 65536` is container ids 0-65536).
+        let mut sorted = ranges.to_vec();
+        sorted.sort();
+        let mut merged: Vec<(u64, u64)> = Vec::new();
+        for (s, n) in sorted {
+            match merged.last_mut() {
+                Some(last) if last.0 + last.1 == s => last.1 += n,
+                _ => merged.push((s, n)),
+            }
+        }
         let v: Vec<String> =
-            ranges.iter().map(|(s, n)| if *n == 1 { s.to_string() } else { format!("{}-{}", s, s + n - 1) }).collect();
+            merged.iter().map(|(s, n)| if *n == 1 { s.to_string() } else { format!("{}-{}", s, s + n - 1) }).collect();
         if v.is_empty() {
             "none".into()
         } else {

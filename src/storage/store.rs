@@ -643,6 +643,14 @@ impl Store {
         self.remove_unused_layers(&f)
     }
 
+    /// Delete every layer no image uses (e.g. the layers of a pull that failed on a later layer).
+    /// Returns the removed layers.
+    pub fn prune_layers(&self) -> Result<Vec<Digest>> {
+        let _lock = self.lock()?;
+        let f = self.load_images()?;
+        self.remove_unused_layers(&f)
+    }
+
     /// Delete layers no image record references (after a crash or an rmi), skipping layers another
     /// process is importing right now. Callers hold the store lock.
     fn remove_unused_layers(&self, f: &ImagesFile) -> Result<Vec<Digest>> {
