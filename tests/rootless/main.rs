@@ -8,4 +8,5 @@ mod common;
 
 mod fixtures;
 mod smoke;
+mod store;
 mod userns;
