@@ -756,7 +756,7 @@ pub fn find_in(images: &[ImageRecord], input: &str) -> Result<Option<ImageRecord
     }
     if let Ok(p) = crate::image::reference::Reference::parse(input) {
         let full = p.to_string();
-        if let Some(i) = images.iter().find(|i| i.names.iter().any(|n| *n == full)) {
+        if let Some(i) = images.iter().find(|i| i.names.contains(&full)) {
             return Ok(Some(i.clone()));
         }
     }
