@@ -318,3 +318,58 @@ fn layers_fixture_in_a_container_matches_the_expected_view() {
     out.ok();
     assert_eq!(out.lines(), layers_expected().iter().map(String::as_str).collect::<Vec<_>>());
 }
+
+/// The pid of the `warren ... pull` process (not runuser/env) whose command line names `root`.
+fn warren_pull_pid(root: &Path) -> Option<i32> {
+    let root = root.display().to_string();
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: i32 = e.file_name().to_string_lossy().parse().ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let args: Vec<String> = cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+        (exe == require_env().bin && args.iter().any(|a| *a == root) && args.iter().any(|a| a == "pull")).then_some(pid)
+    })
+}
+
+#[test]
+fn a_killed_pull_leaves_only_garbage_in_tmp() {
+    let Some(debian) = lab_image("debian:bookworm") else { return };
+    let w = Warren::dev();
+    let root = w.storage_root().to_path_buf();
+    let mut cmd = w.command_for(
+        &[&require_env().bin.display().to_string(), "--root", &root.display().to_string(), "pull", "-q", &debian],
+        &[],
+    );
+    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    // Wait until extraction has started (a staging directory with content), then SIGKILL the pull.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let staging_has_files = || {
+        std::fs::read_dir(root.join("tmp"))
+            .map(|rd| {
+                rd.flatten().any(|e| std::fs::read_dir(e.path().join("diff")).map(|d| d.count() > 3).unwrap_or(false))
+            })
+            .unwrap_or(false)
+    };
+    while !staging_has_files() {
+        assert!(std::time::Instant::now() < deadline, "the pull never started extracting");
+        assert!(child.try_wait().unwrap().is_none(), "the pull ended before it could be killed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = warren_pull_pid(&root).expect("the warren pull process");
+    // SAFETY: kill(2) of the pull process this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let _ = child.wait();
+    // Nothing half-extracted is visible: no layer, no image.
+    assert!(layer_dirs(&root).is_empty(), "{:?}", layer_dirs(&root));
+    w.run(&["image", "exists", &debian]).code(1);
+    w.run(&["images", "-q"]).ok().stdout_is("");
+    assert!(std::fs::read_dir(root.join("tmp")).unwrap().count() > 0, "the killed pull left its staging");
+    // The next writer cleans the garbage and the pull completes.
+    w.run(&["pull", "-q", &debian]).ok();
+    assert_eq!(std::fs::read_dir(root.join("tmp")).unwrap().count(), 0);
+    assert_eq!(layer_dirs(&root).len(), 1);
+    let out =
+        w.run(&["unshare", "stat", "-c", "%U %G", &layer_dirs(&root)[0].join("etc/gshadow").display().to_string()]);
+    out.ok().stdout_is("0 42");
+}
