@@ -8,6 +8,7 @@ mod common;
 
 mod fixtures;
 mod pull;
-mod smoke;
 mod run;
+mod smoke;
+mod store;
 mod userns;

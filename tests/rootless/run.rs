@@ -122,9 +122,12 @@ fn inside_view_matches_podman() {
     // masked paths: /proc/kcore (where the kernel has it) and /proc/keys read empty or are absent
     run(&w, &[], &["sh", "-c", "wc -c < /proc/keys 2>/dev/null || echo 0"]).ok().stdout_is("0");
     // read-only paths
-    run(&w, &[], &["sh", "-c", "echo 1 > /proc/sys/kernel/domainname && echo writable || echo ro"]).stdout_contains("ro");
+    run(&w, &[], &["sh", "-c", "echo 1 > /proc/sys/kernel/domainname && echo writable || echo ro"])
+        .stdout_contains("ro");
     // container variable, HOME, PATH
-    run(&w, &[], &["sh", "-c", "echo $container $HOME $PATH"]).ok().stdout_is("warren /root /usr/sbin:/usr/bin:/sbin:/bin");
+    run(&w, &[], &["sh", "-c", "echo $container $HOME $PATH"])
+        .ok()
+        .stdout_is("warren /root /usr/sbin:/usr/bin:/sbin:/bin");
 }
 
 #[test]
@@ -163,14 +166,17 @@ fn mounts_and_security_options() {
     w.sh(&format!("echo host-data > {}/in.txt", dir.display())).ok();
     let vol = format!("{}:/mnt", dir.display());
     run(&w, &["-v", &vol], &["cat", "/mnt/in.txt"]).ok().stdout_is("host-data");
-    run(&w, &["-v", &format!("{vol}:ro")], &["sh", "-c", "echo x > /mnt/new || echo refused"]).stdout_contains("refused");
+    run(&w, &["-v", &format!("{vol}:ro")], &["sh", "-c", "echo x > /mnt/new || echo refused"])
+        .stdout_contains("refused");
     run(&w, &["--mount", &format!("type=bind,src={},dst=/m2,ro", dir.display())], &["cat", "/m2/in.txt"])
         .ok()
         .stdout_is("host-data");
     run(&w, &["--tmpfs", "/scratch"], &["sh", "-c", "grep ' /scratch ' /proc/mounts"]).ok().stdout_contains("tmpfs");
     run(&w, &["--read-only"], &["sh", "-c", "touch /x 2>/dev/null && echo writable || echo ro"]).ok().stdout_is("ro");
     run(&w, &["--cap-drop", "all"], &["grep", "CapBnd", "/proc/self/status"]).ok().stdout_contains("0000000000000000");
-    run(&w, &["--cap-add", "NET_RAW"], &["grep", "CapBnd", "/proc/self/status"]).ok().stdout_contains("00000000800425fb");
+    run(&w, &["--cap-add", "NET_RAW"], &["grep", "CapBnd", "/proc/self/status"])
+        .ok()
+        .stdout_contains("00000000800425fb");
     run(&w, &["--cap-add", "NOT_A_CAP"], &["true"]).code(125);
     run(&w, &["--ulimit", "nofile=512:1024"], &["sh", "-c", "ulimit -n"]).ok().stdout_is("512");
     run(&w, &["--security-opt", "seccomp=unconfined"], &["echo", "ok"]).ok().stdout_is("ok");
@@ -187,7 +193,9 @@ fn keep_id_and_bind_mount_ownership() {
     let dir = w.storage_root().join("keep");
     w.cmd(&["mkdir", "-p", &dir.display().to_string()]).ok();
     run(&w, &["--userns=keep-id", "-v", &format!("{}:/out", dir.display())], &["touch", "/out/made-inside"]).ok();
-    w.cmd(&["stat", "-c", "%u", &dir.join("made-inside").display().to_string()]).ok().stdout_is(&env.dev.uid.to_string());
+    w.cmd(&["stat", "-c", "%u", &dir.join("made-inside").display().to_string()])
+        .ok()
+        .stdout_is(&env.dev.uid.to_string());
     run(&w, &["--userns=keep-id:uid=200,gid=300"], &["id"]).ok().stdout_contains("uid=200").stdout_contains("gid=300");
 }
 
@@ -212,7 +220,9 @@ fn single_id_user_runs_with_one_warning() {
     out.ok().stdout_is("hi");
     let warnings = out.stderr.matches("single-id").count();
     assert_eq!(warnings, 1, "exactly one warning expected: {out:?}");
-    run(&w, &[], &["sh", "-c", "cat /proc/self/uid_map | tr -s ' '"]).ok().stdout_is(&format!(" 0 {} 1", env().hpc.uid));
+    run(&w, &[], &["sh", "-c", "cat /proc/self/uid_map | tr -s ' '"])
+        .ok()
+        .stdout_is(&format!(" 0 {} 1", env().hpc.uid));
     run(&w, &["-u", "1000"], &["id"]).code(125).stderr_contains("/etc/subuid");
     for img in [image("layers")] {
         w.run(&["run", "--rm", &img, "echo", "layers-ok"]).ok().stdout_contains("layers-ok");
@@ -244,7 +254,8 @@ fn fifty_runs_leave_nothing_behind() {
     }
     w.run(&["ps", "-aq"]).ok().stdout_is("");
     let containers = w.storage_root().join("containers");
-    let left: Vec<_> = std::fs::read_dir(&containers).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    let left: Vec<_> =
+        std::fs::read_dir(&containers).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
     assert!(left.is_empty(), "container directories left behind: {left:?}");
     assert!(find_leaks(w.storage_root()).is_empty(), "mounts or processes left: {:?}", find_leaks(w.storage_root()));
 }
@@ -253,7 +264,14 @@ fn fifty_runs_leave_nothing_behind() {
 fn multi_layer_fixture_from_inside() {
     let w = Warren::dev();
     w.pull(&image("layers"));
-    let out = w.run(&["run", "--rm", &image("layers"), "sh", "-c", "cd / && find /data | sort | xargs stat -c '%A %u %g %n'"]);
+    let out = w.run(&[
+        "run",
+        "--rm",
+        &image("layers"),
+        "sh",
+        "-c",
+        "cd / && find /data | sort | xargs stat -c '%A %u %g %n'",
+    ]);
     out.ok();
     for want in layers_expected() {
         out.check(&format!("line {want:?}"), |o| o.lines().iter().any(|l| *l == want));
