@@ -8,5 +8,7 @@ mod common;
 
 mod fixtures;
 mod pull;
+mod run;
 mod smoke;
+mod store;
 mod userns;
