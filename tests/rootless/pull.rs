@@ -215,3 +215,14 @@ fn all_tags_pulls_every_tag_of_the_repository() {
     assert!(out.lines().iter().all(|l| *l == want), "{out:?}");
     w.run(&["pull", "--all-tags", &image("busybox:latest")]).code(125).stderr_contains("without a tag");
 }
+
+#[test]
+fn policy_newer_keeps_the_local_image_when_the_registry_is_unreachable() {
+    let w = Warren::dev();
+    let id = pulled_id(&w.run(&["pull", &image("busybox")]));
+    w.run(&["tag", &image("busybox"), "localhost:5999/gone/busybox:1"]).ok();
+    let out = w.run(&["pull", "--policy=newer", "localhost:5999/gone/busybox:1"]);
+    assert_eq!(pulled_id(&out), id);
+    out.stderr_contains("using the local image");
+    w.run(&["pull", "--policy=always", "localhost:5999/gone/busybox:1"]).code(125).stderr_contains("localhost:5999");
+}
