@@ -226,3 +226,31 @@ fn policy_newer_keeps_the_local_image_when_the_registry_is_unreachable() {
     out.stderr_contains("using the local image");
     w.run(&["pull", "--policy=always", "localhost:5999/gone/busybox:1"]).code(125).stderr_contains("localhost:5999");
 }
+
+#[test]
+fn registries_conf_mirrors_and_blocked_prefixes_apply() {
+    let base = Warren::dev();
+    let conf = base.storage_root().join("registries.conf").display().to_string();
+    let reg = registry();
+    base.sh(&format!(
+        "cat > '{conf}' <<'EOF'\n\
+         [[registry]]\n\
+         prefix = \"{reg}/warren/layers\"\n\
+         location = \"{reg}/warren/layers\"\n\
+         blocked = true\n\
+         [[registry]]\n\
+         prefix = \"mirror.invalid/fixtures\"\n\
+         location = \"mirror.invalid/fixtures\"\n\
+         [[registry.mirror]]\n\
+         location = \"{reg}/warren\"\n\
+         insecure = true\n\
+         EOF"
+    ))
+    .ok();
+    let w = base.with_env("CONTAINERS_REGISTRIES_CONF", &conf);
+    w.run(&["pull", &image("layers")]).code(125).stderr_contains("blocked").stderr_contains(&conf);
+    // The name is kept; the bytes come from the mirror.
+    let out = w.run(&["pull", "mirror.invalid/fixtures/busybox"]);
+    assert_eq!(pulled_id(&out), config_digest(&image("busybox")));
+    w.run(&["images"]).ok().stdout_contains("mirror.invalid/fixtures/busybox");
+}
