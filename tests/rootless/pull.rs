@@ -254,3 +254,87 @@ fn registries_conf_mirrors_and_blocked_prefixes_apply() {
     assert_eq!(pulled_id(&out), config_digest(&image("busybox")));
     w.run(&["images"]).ok().stdout_contains("mirror.invalid/fixtures/busybox");
 }
+
+/// A private TLS registry (docker-registry with a certificate from a throwaway CA) on a free loopback
+/// port, stopped and removed on drop.
+struct TlsRegistry {
+    dir: std::path::PathBuf,
+    child: std::process::Child,
+    hostport: String,
+}
+
+impl TlsRegistry {
+    fn start() -> TlsRegistry {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::path::PathBuf::from(format!("/tmp/warren-tls-registry-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(dir.join("certs")).unwrap();
+        let d = dir.display().to_string();
+        host(&["sh", "-c", &format!(
+            "set -e; cd '{d}'; \
+             openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out certs/ca.crt -days 2 -subj '/CN=warren test CA' 2>/dev/null; \
+             openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj '/CN=localhost' 2>/dev/null; \
+             printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext; \
+             openssl x509 -req -in leaf.csr -CA certs/ca.crt -CAkey ca.key -CAcreateserial -out leaf.crt -days 2 -extfile ext 2>/dev/null; \
+             chmod -R a+rX '{d}'"
+        )])
+        .ok();
+        let hostport = format!("localhost:{port}");
+        let child = std::process::Command::new("/usr/bin/docker-registry")
+            .args(["serve", concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/registry.yml")])
+            .env("REGISTRY_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env("REGISTRY_HTTP_TLS_CERTIFICATE", dir.join("leaf.crt"))
+            .env("REGISTRY_HTTP_TLS_KEY", dir.join("leaf.key"))
+            .env("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", dir.join("data"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting /usr/bin/docker-registry");
+        let reg = TlsRegistry { dir, child, hostport };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "the TLS registry did not start on port {port}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        reg
+    }
+
+    fn cert_dir(&self) -> String {
+        self.dir.join("certs").display().to_string()
+    }
+}
+
+impl Drop for TlsRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn tls_registry_needs_its_ca_from_cert_dir_or_tls_verify_false() {
+    let reg = TlsRegistry::start();
+    let target = format!("{}/t/busybox:latest", reg.hostport);
+    host(&[
+        "skopeo",
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        &format!("--dest-cert-dir={}", reg.cert_dir()),
+        &format!("docker://{}", image("busybox")),
+        &format!("docker://{target}"),
+    ])
+    .ok();
+    let want = config_digest(&image("busybox"));
+    let w = Warren::dev();
+    w.run(&["pull", &target])
+        .code(125)
+        .stderr_contains(&format!("pinging container registry {}", reg.hostport))
+        .stderr_contains("certificate is not trusted");
+    assert_eq!(pulled_id(&w.run(&["pull", "--cert-dir", &reg.cert_dir(), &target])), want);
+    let w = Warren::hpc();
+    assert_eq!(pulled_id(&w.run(&["pull", "--tls-verify=false", &target])), want);
+    // search (catalog) over TLS with the CA.
+    let out = w.run(&["search", "--cert-dir", &reg.cert_dir(), &format!("{}/t", reg.hostport)]);
+    out.ok().stdout_contains(&format!("{}/t/busybox", reg.hostport));
+}
