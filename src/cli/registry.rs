@@ -231,6 +231,25 @@ pub fn login(_ctx: &Context, args: LoginArgs) -> Result<i32> {
     if args.password.is_some() && args.password_stdin {
         bail!("--password and --password-stdin are mutually exclusive");
     }
+    let conf = RegistriesConf::load()?;
+    let insecure = match args.tls_verify {
+        Some(v) => !v,
+        None => conf.is_insecure(&host),
+    };
+    // Like Podman: with no new credentials given, check the stored ones first.
+    if args.username.is_none() && args.password.is_none() && !args.password_stdin {
+        if let Some(existing) = auth::lookup(None, args.authfile.as_deref(), &host, repo.as_deref())? {
+            eprintln!("Authenticating with existing credentials for {key}");
+            let valid = Client::connect(&host, insecure, Some(existing), args.cert_dir.as_deref())
+                .and_then(|c| c.check_login())
+                .is_ok();
+            if valid {
+                println!("Existing credentials are valid. Already logged in to {key}");
+                return Ok(0);
+            }
+            eprintln!("Existing credentials are invalid, please enter valid username and password");
+        }
+    }
     let tty = std::io::stdin().is_terminal();
     let username = match &args.username {
         Some(u) => u.clone(),
@@ -255,11 +274,6 @@ pub fn login(_ctx: &Context, args: LoginArgs) -> Result<i32> {
         bail!("the password must not be empty");
     }
     let creds = Credentials { username, password };
-    let conf = RegistriesConf::load()?;
-    let insecure = match args.tls_verify {
-        Some(v) => !v,
-        None => conf.is_insecure(&host),
-    };
     let client = Client::connect(&host, insecure, Some(creds.clone()), args.cert_dir.as_deref())
         .with_context(|| format!("logging in to {host}"))?;
     if let Err(e) = client.check_login() {

@@ -201,6 +201,8 @@ fn login_and_logout_write_the_auth_file_atomically_0600() {
     out.ok();
     assert_eq!(w.cmd(&["cat", &af]).ok().json()["auths"][registry()]["auth"], "dTE6cHcx");
     w.run(&["login", "--authfile", &af, "-u", "u1", registry()]).code(125).stderr_contains("not a terminal");
+    // Nothing new given: the stored credentials are checked (Podman's message).
+    w.run(&["login", "--authfile", &af, registry()]).ok().stdout_contains("Already logged in to");
     w.run(&["logout", "--authfile", &af, "--all"]).ok();
 }
 
