@@ -254,6 +254,8 @@ impl Client {
                 "the registry's certificate is not trusted: put its CA in /etc/containers/certs.d/{registry}/ca.crt \
                  or pass --cert-dir DIR; --tls-verify=false skips verification"
             )
+        } else if last_err.contains("Dns Failed") {
+            "cannot resolve the registry's host name: check the name, DNS, and HTTPS_PROXY/NO_PROXY".to_string()
         } else if insecure {
             "is the registry running and reachable?".to_string()
         } else {

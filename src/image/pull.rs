@@ -412,8 +412,8 @@ pub fn pull_with(
     let puller = Puller::new(opts.clone())?;
     let candidates = puller.candidates(input)?;
     let parsed = Reference::parse_unresolved(input)?;
-    if let Some(alias) = puller.conf.aliases.get(&parsed.repository).filter(|_| parsed.is_short()) {
-        reporter.line(&format!("Resolved \"{input}\" as an alias ({alias})"));
+    if let Some(file) = puller.conf.alias_sources.get(&parsed.repository).filter(|_| parsed.is_short()) {
+        reporter.line(&format!("Resolved \"{}\" as an alias ({})", parsed.repository, file.display()));
     }
     let mut errors = Vec::new();
     for cand in &candidates {

@@ -119,6 +119,8 @@ pub struct RegistriesConf {
     pub search: Vec<String>,
     pub rules: Vec<RegistryRule>,
     pub aliases: BTreeMap<String, String>,
+    /// The file that defined each alias.
+    pub alias_sources: BTreeMap<String, PathBuf>,
     /// Files read, in order.
     pub files: Vec<PathBuf>,
 }
@@ -262,7 +264,9 @@ impl RegistriesConf {
         for (k, v) in raw.aliases.unwrap_or_default() {
             if v.is_empty() {
                 self.aliases.remove(&k);
+                self.alias_sources.remove(&k);
             } else {
+                self.alias_sources.insert(k.clone(), path.to_path_buf());
                 self.aliases.insert(k, v);
             }
         }
