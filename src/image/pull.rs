@@ -14,6 +14,7 @@ use tracing::{debug, warn};
 use super::auth;
 use super::client::{Client, ClientOptions, FetchedManifest, RegistryError};
 use super::manifest::{self, ImageManifest, Manifest, Platform};
+use super::policy::Policy;
 use super::reference::Reference;
 use super::registries::{PullSource, RegistriesConf};
 use crate::context::Context;
@@ -107,12 +108,13 @@ pub struct ConfigInfo {
 /// The network side of a pull.
 pub struct Puller {
     pub conf: RegistriesConf,
+    pub policy: Policy,
     pub opts: PullOptions,
 }
 
 impl Puller {
     pub fn new(opts: PullOptions) -> Result<Puller> {
-        Ok(Puller { conf: RegistriesConf::load()?, opts })
+        Ok(Puller { conf: RegistriesConf::load()?, policy: Policy::load()?, opts })
     }
 
     /// The fully qualified names a user-supplied name may mean, in order.
@@ -165,6 +167,7 @@ impl Puller {
 
     /// Find `name` (fully qualified) on its registry or a mirror: the manifest for our platform.
     pub fn remote(&self, name: &Reference) -> Result<Remote> {
+        self.policy.check(name)?;
         let sources = self.conf.pull_sources(name)?;
         let mut errors = Vec::new();
         for src in &sources {

@@ -340,3 +340,26 @@ fn tls_registry_needs_its_ca_from_cert_dir_or_tls_verify_false() {
     let out = w.run(&["search", "--cert-dir", &reg.cert_dir(), &format!("{}/t", reg.hostport)]);
     out.ok().stdout_contains(&format!("{}/t/busybox", reg.hostport));
 }
+
+#[test]
+fn signature_policy_reject_and_unverifiable_requirements_refuse_the_pull() {
+    // A private HOME so the per-user policy.json affects this test only.
+    let base = Warren::root();
+    let home = base.storage_root().join("home");
+    let dir = home.join(".config/containers");
+    std::fs::create_dir_all(&dir).unwrap();
+    let reg = registry();
+    std::fs::write(
+        dir.join("policy.json"),
+        format!(
+            r#"{{"default":[{{"type":"insecureAcceptAnything"}}],"transports":{{"docker":{{
+                "{reg}/warren/layers":[{{"type":"reject"}}],
+                "{reg}/warren/highuid":[{{"type":"signedBy","keyType":"GPGKeys","keyPath":"/nonexistent"}}]}}}}}}"#
+        ),
+    )
+    .unwrap();
+    let w = base.with_env("HOME", &home.display().to_string());
+    w.run(&["pull", &image("layers")]).code(125).stderr_contains("rejected by the signature policy");
+    w.run(&["pull", &image("highuid")]).code(125).stderr_contains("requires signedBy signatures");
+    pulled_id(&w.run(&["pull", &image("busybox")]));
+}
