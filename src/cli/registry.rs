@@ -18,6 +18,9 @@ use crate::storage::Store;
 pub struct PullArgs {
     /// Image reference, e.g. docker.io/library/busybox:latest or localhost:5000/lab/busybox
     pub image: String,
+    /// More images to pull, one after the other
+    #[arg(value_name = "IMAGE")]
+    pub more: Vec<String>,
     /// Pull image policy: always, missing, never, newer
     #[arg(long, default_value = "always")]
     pub policy: String,
@@ -140,6 +143,9 @@ pub fn pull(ctx: &Context, args: PullArgs) -> Result<i32> {
     let policy: PullPolicy = args.policy.parse()?;
     let opts = args.pull_options()?;
     let store = Store::open(ctx)?;
+    if args.all_tags && !args.more.is_empty() {
+        bail!("--all-tags takes one repository name");
+    }
     if args.all_tags {
         let puller = pull::Puller::new(opts.clone())?;
         let (repo, tags) = puller.tags(args.image.strip_prefix("docker://").unwrap_or(&args.image))?;
@@ -153,8 +159,10 @@ pub fn pull(ctx: &Context, args: PullArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let img = pull::ensure_image(ctx, &store, &args.image, policy, &opts, args.quiet)?;
-    println!("{}", img.id.hex());
+    for name in std::iter::once(&args.image).chain(&args.more) {
+        let img = pull::ensure_image(ctx, &store, name, policy, &opts, args.quiet)?;
+        println!("{}", img.id.hex());
+    }
     Ok(0)
 }
 

@@ -110,6 +110,17 @@ fn multi_layer_image_pulls() {
 }
 
 #[test]
+fn several_images_in_one_pull_print_one_id_each() {
+    let w = Warren::dev();
+    let out = w.run(&["pull", &image("busybox"), &image("layers")]);
+    out.ok();
+    let lines = out.lines();
+    assert_eq!(lines.len(), 2, "{out:?}");
+    assert_eq!(lines[0], config_digest(&image("busybox")));
+    assert_eq!(lines[1], config_digest(&image("layers")));
+}
+
+#[test]
 fn lab_images_pull() {
     let Some(bb) = lab_image("busybox:latest") else { return };
     let w = Warren::dev();
