@@ -370,6 +370,6 @@ fn a_killed_pull_leaves_only_garbage_in_tmp() {
     assert_eq!(std::fs::read_dir(root.join("tmp")).unwrap().count(), 0);
     assert_eq!(layer_dirs(&root).len(), 1);
     let out =
-        w.run(&["unshare", "stat", "-c", "%U %G", &layer_dirs(&root)[0].join("etc/gshadow").display().to_string()]);
+        w.run(&["unshare", "stat", "-c", "%u %g", &layer_dirs(&root)[0].join("etc/gshadow").display().to_string()]);
     out.ok().stdout_is("0 42");
 }
