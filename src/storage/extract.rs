@@ -853,8 +853,8 @@ impl Extractor<'_> {
 /// followed through a symlink. Owners, modes, attributes, hardlinks (within the layer) and mtimes are kept.
 pub fn apply_layer_dir(lower_merged: &Path, layer_diff: &Path) -> io::Result<()> {
     let dst = sys::openat(libc::AT_FDCWD, lower_merged.as_os_str(), libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
-    let mut links = HashMap::new();
-    apply_dir(layer_diff, dst.as_raw_fd(), &mut links)?;
+    let mut a = Apply { root: dst.as_raw_fd(), links: HashMap::new() };
+    apply_dir(layer_diff, dst.as_raw_fd(), Path::new(""), &mut a)?;
     let st = std::fs::symlink_metadata(layer_diff)?;
     copy_meta_dir(layer_diff, dst.as_raw_fd(), &st)
 }
@@ -899,7 +899,23 @@ fn copy_meta_dir(src: &Path, dst_fd: RawFd, st: &std::fs::Metadata) -> io::Resul
     Ok(())
 }
 
-fn apply_dir(src: &Path, dst: RawFd, links: &mut HashMap<(u64, u64), (PathBuf, OsString, OwnedFd)>) -> io::Result<()> {
+/// State of one [`apply_layer_dir`]: the merged root and, for hardlinked files, where the first link
+/// of each inode went (relative to the root; re-resolved without following symlinks when linking).
+struct Apply {
+    root: RawFd,
+    links: HashMap<(u64, u64), PathBuf>,
+}
+
+/// Open the directory `rel` below `root` without following symlinks.
+fn open_beneath(root: RawFd, rel: &Path) -> io::Result<OwnedFd> {
+    let mut cur = open_dir_at(root, OsStr::new("."))?;
+    for c in rel.iter() {
+        cur = open_dir_at(cur.as_raw_fd(), c)?;
+    }
+    Ok(cur)
+}
+
+fn apply_dir(src: &Path, dst: RawFd, rel: &Path, a: &mut Apply) -> io::Result<()> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     if is_opaque(src)? {
         empty_dir(dst)?;
@@ -931,7 +947,7 @@ fn apply_dir(src: &Path, dst: RawFd, links: &mut HashMap<(u64, u64), (PathBuf, O
                 nix::sys::stat::mkdirat(Some(dst), name.as_os_str(), Mode::from_bits_truncate(0o700))?;
             }
             let sub = open_dir_at(dst, &name)?;
-            apply_dir(&sp, sub.as_raw_fd(), links)?;
+            apply_dir(&sp, sub.as_raw_fd(), &rel.join(&name), a)?;
             copy_meta_dir(&sp, sub.as_raw_fd(), &st)?;
             continue;
         }
@@ -939,10 +955,14 @@ fn apply_dir(src: &Path, dst: RawFd, links: &mut HashMap<(u64, u64), (PathBuf, O
         let owner = can_chown.then(|| (Some(Uid::from_raw(st.uid())), Some(Gid::from_raw(st.gid()))));
         let t = TimeSpec::new(st.mtime(), st.mtime_nsec());
         if st.nlink() > 1 && !ft.is_dir() {
-            if let Some((_, lname, ldir)) = links.get(&(st.dev(), st.ino())) {
+            if let Some(first) = a.links.get(&(st.dev(), st.ino())) {
+                let (Some(lparent), Some(lname)) = (first.parent(), first.file_name()) else {
+                    return Err(io::Error::other("hardlink bookkeeping lost a name"));
+                };
+                let ldir = open_beneath(a.root, lparent)?;
                 nix::unistd::linkat(
                     Some(ldir.as_raw_fd()),
-                    lname.as_os_str(),
+                    lname,
                     Some(dst),
                     name.as_os_str(),
                     AtFlags::empty(),
@@ -992,8 +1012,7 @@ fn apply_dir(src: &Path, dst: RawFd, links: &mut HashMap<(u64, u64), (PathBuf, O
             nix::sys::stat::utimensat(Some(dst), name.as_os_str(), &t, &t, UtimensatFlags::NoFollowSymlink)?;
         }
         if st.nlink() > 1 {
-            let dup = open_dir_at(dst, OsStr::new("."))?;
-            links.insert((st.dev(), st.ino()), (sp.clone(), name.clone(), dup));
+            a.links.insert((st.dev(), st.ino()), rel.join(&name));
         }
     }
     Ok(())

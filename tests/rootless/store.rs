@@ -373,3 +373,30 @@ fn a_killed_pull_leaves_only_garbage_in_tmp() {
         w.run(&["unshare", "stat", "-c", "%u %g", &layer_dirs(&root)[0].join("etc/gshadow").display().to_string()]);
     out.ok().stdout_is("0 42");
 }
+
+#[test]
+fn layers_fixture_as_root_keeps_ids_and_uses_trusted_xattrs() {
+    let w = Warren::root();
+    w.pull(&image("layers"));
+    let root = w.storage_root();
+    let f = lstat(&layer_with(root, "data/owned-user"));
+    assert_eq!((f.uid(), f.gid()), (1000, 1000), "identity mapping");
+    assert_eq!(lstat(&layer_with(root, "data/owned-nobody")).uid(), 65534);
+    let opaque: Vec<PathBuf> = layer_dirs(root)
+        .into_iter()
+        .map(|d| d.join("data/opaque"))
+        .filter(|p| xattr_hex(p, "trusted.overlay.opaque").as_deref() == Some("79"))
+        .collect();
+    assert_eq!(opaque.len(), 1, "root marks opaque directories with trusted.overlay.opaque");
+    let cap = xattr_hex(&layer_with(root, "data/busybox-cap"), "security.capability").expect("a capability");
+    assert!(cap.starts_with("01000002"), "v2 capability as root: {cap}");
+    let whiteouts = layer_dirs(root)
+        .into_iter()
+        .filter(|d| {
+            std::fs::symlink_metadata(d.join("data/doomed.txt"))
+                .map(|m| m.file_type().is_char_device() && m.rdev() == 0)
+                .unwrap_or(false)
+        })
+        .count();
+    assert_eq!(whiteouts, 1);
+}
