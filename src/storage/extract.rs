@@ -242,6 +242,31 @@ impl<R: Read> Read for Hashing<'_, R> {
     }
 }
 
+/// The extractor's end of the decompression pipeline.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.chunk.len() {
+            match self.rx.recv() {
+                Ok(c) => {
+                    self.chunk = c;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0), // the producer is done (or failed: it reports why)
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// Options for one extraction.
 #[derive(Debug, Clone)]
 pub struct ExtractOptions {
@@ -265,19 +290,62 @@ pub fn extract_layer(
         .ok_or_else(|| ExtractError::MediaType { layer: label.clone(), media_type: media_type.to_string() })?;
     let read_err = |source| ExtractError::Read { layer: label.clone(), source };
     let mut compressed = Hashing::new(reader, Some(progress));
-    let (stats, tar_digest) = {
-        let decoder: Box<dyn Read + '_> = match compression {
-            Compression::None => Box::new(&mut compressed),
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(&mut compressed)),
-            Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(&mut compressed).map_err(read_err)?),
-        };
-        let mut tar_stream = Hashing::new(decoder, None);
-        let mut stats = extract_tar(&mut tar_stream, dest, opts, label)?;
-        // Drain the tar stream (padding after the end-of-archive blocks) so the diff ID covers all of it.
-        io::copy(&mut tar_stream, &mut io::sink()).map_err(read_err)?;
-        stats.tar_size = tar_stream.count;
-        (stats, tar_stream.digest())
+    // Two stages in parallel: this thread reads, hashes and decompresses; a scoped thread creates the
+    // files (bounded by file creation on disk). Chunks go through a small bounded channel.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let (extracted, produced) = std::thread::scope(|s| {
+        let failed = &failed;
+        let worker = s.spawn(move || {
+            let mut r = ChannelReader { rx, chunk: Vec::new(), pos: 0 };
+            let res = extract_tar(&mut r, dest, opts, label);
+            if res.is_err() {
+                failed.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            res
+        });
+        let produced = (|| -> io::Result<(Digest, u64)> {
+            let decoder: Box<dyn Read + '_> = match compression {
+                Compression::None => Box::new(&mut compressed),
+                Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(&mut compressed)),
+                Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(&mut compressed)?),
+            };
+            let mut tar_stream = Hashing::new(decoder, None);
+            let mut sender = Some(tx);
+            loop {
+                let mut chunk = vec![0u8; 256 * 1024];
+                let n = tar_stream.read(&mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                chunk.truncate(n);
+                if let Some(tx) = &sender {
+                    if tx.send(chunk).is_err() {
+                        // The extractor stopped: failed (its error is the one to report, stop reading)
+                        // or reached the end-of-archive marker (hash the padding after it too, so the
+                        // diff ID covers the whole stream).
+                        if failed.load(std::sync::atomic::Ordering::SeqCst) {
+                            return Ok((tar_stream.digest(), tar_stream.count));
+                        }
+                        sender = None;
+                    }
+                }
+            }
+            drop(sender);
+            Ok((tar_stream.digest(), tar_stream.count))
+        })();
+        let extracted = worker.join().unwrap_or_else(|_| {
+            Err(ExtractError::Read { layer: label.clone(), source: io::Error::other("the extraction thread panicked") })
+        });
+        (extracted, produced)
+    });
+    let (mut stats, (tar_digest, tar_size)) = match (extracted, produced) {
+        // A failed read or decompression cut the tar stream short: that is the cause to report.
+        (Err(ExtractError::Read { .. }) | Ok(_), Err(e)) => return Err(read_err(e)),
+        (Err(e), _) => return Err(e),
+        (Ok(st), Ok(p)) => (st, p),
     };
+    stats.tar_size = tar_size;
     io::copy(&mut compressed, &mut io::sink()).map_err(read_err)?;
     if let Some(expected) = blob_digest {
         let actual = compressed.digest();
@@ -960,13 +1028,7 @@ fn apply_dir(src: &Path, dst: RawFd, rel: &Path, a: &mut Apply) -> io::Result<()
                     return Err(io::Error::other("hardlink bookkeeping lost a name"));
                 };
                 let ldir = open_beneath(a.root, lparent)?;
-                nix::unistd::linkat(
-                    Some(ldir.as_raw_fd()),
-                    lname,
-                    Some(dst),
-                    name.as_os_str(),
-                    AtFlags::empty(),
-                )?;
+                nix::unistd::linkat(Some(ldir.as_raw_fd()), lname, Some(dst), name.as_os_str(), AtFlags::empty())?;
                 continue;
             }
         }
