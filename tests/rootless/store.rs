@@ -327,7 +327,7 @@ fn warren_pull_pid(root: &Path) -> Option<i32> {
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
         let args: Vec<String> = cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
         let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
-        (exe == require_env().bin && args.iter().any(|a| *a == root) && args.iter().any(|a| a == "pull")).then_some(pid)
+        (exe == require_env().bin && args.contains(&root) && args.iter().any(|a| a == "pull")).then_some(pid)
     })
 }
 
