@@ -158,9 +158,26 @@ pub fn image(ctx: &Context, cmd: ImageCommand) -> Result<i32> {
     }
 }
 
-/// The names of containers using an image. A hook for the container store: none exist yet.
-pub fn containers_using(_ctx: &Context, _image: &ImageRecord) -> Result<Vec<String>> {
-    Ok(Vec::new())
+/// The containers (any state) created from an image.
+pub fn containers_using(ctx: &Context, image: &ImageRecord) -> Result<Vec<crate::state::ContainerRecord>> {
+    if !ctx.storage_root.join("state.db").exists() {
+        return Ok(Vec::new());
+    }
+    let state = crate::state::State::open(&ctx.storage_root)?;
+    Ok(state.list()?.into_iter().filter(|c| c.image_id == image.id.as_str()).collect())
+}
+
+/// `rmi -f`: remove the containers of an image first (killing running ones), like Podman.
+fn remove_containers(ctx: &Context, users: &[crate::state::ContainerRecord]) -> Result<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let state = crate::state::State::open(&ctx.storage_root)?;
+    for c in users {
+        crate::container::remove(ctx, &state, c, true)
+            .map_err(|e| e.context(format!("removing container {}", c.name)))?;
+    }
+    Ok(())
 }
 
 fn image_not_known(name: &str) -> anyhow::Error {
@@ -277,14 +294,6 @@ fn rmi_one(ctx: &Context, store: &Store, name: &str, args: &RmiArgs) -> Result<(
         }
         return Err(image_not_known(name));
     };
-    let users = containers_using(ctx, &rec)?;
-    if !users.is_empty() && !args.force {
-        return Err(ExitError::new(
-            2,
-            format!("image used by {}: image is in use by a container: consider listing external containers and force-removing image", users.join(", ")),
-        )
-        .into());
-    }
     let by_id = rec.id.as_str() == name || rec.id.hex().starts_with(name.strip_prefix("sha256:").unwrap_or(name));
     // A name given for an image with several names only removes that name (like Podman).
     if !by_id && rec.names.len() > 1 && !args.all {
@@ -308,6 +317,19 @@ fn rmi_one(ctx: &Context, store: &Store, name: &str, args: &RmiArgs) -> Result<(
             rec.names
         );
     }
+    let users = containers_using(ctx, &rec)?;
+    if !users.is_empty() && !args.force {
+        let ids: Vec<&str> = users.iter().map(|c| c.id.as_str()).collect();
+        return Err(ExitError::new(
+            2,
+            format!(
+                "image used by {}: image is in use by a container: consider listing external containers and force-removing image",
+                ids.join(", ")
+            ),
+        )
+        .into());
+    }
+    remove_containers(ctx, &users)?;
     for n in &rec.names {
         println!("Untagged: {n}");
     }

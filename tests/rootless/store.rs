@@ -400,3 +400,17 @@ fn layers_fixture_as_root_keeps_ids_and_uses_trusted_xattrs() {
         .count();
     assert_eq!(whiteouts, 1);
 }
+
+#[test]
+fn rmi_refuses_an_image_used_by_a_container_unless_forced() {
+    let w = Warren::dev();
+    w.pull(&image("busybox"));
+    w.run(&["create", "--name", "c1", &image("busybox"), "true"]).ok();
+    w.run(&["rmi", &image("busybox")]).code(2).stderr_contains("image is in use by a container");
+    // prune -a keeps images that containers use.
+    w.run(&["image", "prune", "-a", "-f"]).ok();
+    w.run(&["image", "exists", &image("busybox")]).ok();
+    w.run(&["rmi", "-f", &image("busybox")]).ok().stdout_contains("Deleted: ");
+    w.run(&["ps", "-a", "--format", "{{.Names}}"]).ok().stdout_lacks("c1");
+    assert!(layer_dirs(w.storage_root()).is_empty());
+}
