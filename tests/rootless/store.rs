@@ -414,3 +414,18 @@ fn rmi_refuses_an_image_used_by_a_container_unless_forced() {
     w.run(&["ps", "-a", "--format", "{{.Names}}"]).ok().stdout_lacks("c1");
     assert!(layer_dirs(w.storage_root()).is_empty());
 }
+
+#[test]
+fn inspect_finds_containers_before_images() {
+    let w = Warren::dev();
+    w.pull(&image("busybox"));
+    w.run(&["run", "--name", "r1", &image("busybox"), "sh", "-c", "exit 3"]).code(3);
+    w.run(&["inspect", "--format", "{{.Name}} {{.State.Status}} {{.State.ExitCode}} {{.Config.Cmd}}", "r1"])
+        .ok()
+        .stdout_is("r1 exited 3 [sh -c exit 3]");
+    w.run(&["inspect", "--type", "image", "r1"]).code(125).stderr_contains("r1: image not known");
+    let both = w.run(&["inspect", "r1", &image("busybox")]).ok().json();
+    assert_eq!(both.as_array().unwrap().len(), 2);
+    assert_eq!(both[0]["Name"], "r1");
+    assert_eq!(both[1]["RepoTags"][0], format!("{}:latest", image("busybox")));
+}
