@@ -180,7 +180,13 @@ fn remove_containers(ctx: &Context, users: &[crate::state::ContainerRecord]) -> 
     Ok(())
 }
 
+/// `NAME: image not known`: exit 125, except for `rmi` (1, see [`rmi_not_known`]).
 fn image_not_known(name: &str) -> anyhow::Error {
+    anyhow::anyhow!("{name}: image not known")
+}
+
+/// Podman's `rmi` exits 1 when an image does not exist (and nothing else failed).
+fn rmi_not_known(name: &str) -> anyhow::Error {
     ExitError::new(1, format!("{name}: image not known")).into()
 }
 
@@ -292,7 +298,7 @@ fn rmi_one(ctx: &Context, store: &Store, name: &str, args: &RmiArgs) -> Result<(
         if args.ignore {
             return Ok(());
         }
-        return Err(image_not_known(name));
+        return Err(rmi_not_known(name));
     };
     let by_id = rec.id.as_str() == name || rec.id.hex().starts_with(name.strip_prefix("sha256:").unwrap_or(name));
     // A name given for an image with several names only removes that name (like Podman).
@@ -401,6 +407,25 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> Result<i32> {
         for r in &rows {
             println!("{}", r["ID"].as_str().unwrap_or(""));
         }
+        return Ok(0);
+    }
+    if args.format.as_deref().map(str::trim) == Some("json") {
+        // Podman's ImageHistory objects.
+        let v: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                let id = if r["ID"] == "<missing>" { "<missing>" } else { rec.id.hex() };
+                serde_json::json!({
+                    "id": id,
+                    "created": r["CreatedAt"],
+                    "CreatedBy": r["CreatedByFull"],
+                    "size": r["SizeBytes"],
+                    "comment": r["Comment"],
+                    "tags": r["Tags"],
+                })
+            })
+            .collect();
+        println!("{}", pretty(&Value::Array(v), 4)?);
         return Ok(0);
     }
     let fmt = args

@@ -249,6 +249,8 @@ pub fn history_rows(store: &Store, rec: &ImageRecord, config: &Value, no_trunc: 
             "CreatedSince": format::time_ago(created),
             "CreatedAt": format::format_rfc3339(created),
             "CreatedBy": by_shown,
+            "CreatedByFull": by,
+            "SizeBytes": size,
             "Size": if human { format::human_size(size) } else { size.to_string() },
             "Comment": h.get("comment").and_then(Value::as_str).unwrap_or(""),
             "Tags": Value::Null,

@@ -277,6 +277,10 @@ fn images_inspect_history_like_podman() {
     assert!(h.lines()[1].starts_with(&id[..12]));
     assert!(h.lines()[2].starts_with("<missing>"));
     w.run(&["inspect", "no-such-image"]).code(125).stderr_contains("no-such-image");
+    let hj = w.run(&["history", "--format", "json", &image("layers")]).ok().json();
+    assert_eq!(hj[0]["id"], id.as_str());
+    assert_eq!(hj[1]["id"], "<missing>");
+    assert!(hj[0]["size"].is_u64());
 }
 
 #[test]
@@ -302,6 +306,7 @@ fn tag_untag_rmi_and_prune() {
     assert_eq!(layer_dirs(w.storage_root()).len(), 1);
     w.run(&["rmi", "no-such-image"]).code(1).stderr_contains("no-such-image: image not known");
     w.run(&["rmi", "-i", "no-such-image"]).ok();
+    w.run(&["tag", "no-such-image", "x"]).code(125).stderr_contains("no-such-image: image not known");
     // A dangling image is pruned.
     w.run(&["untag", "busybox"]).ok();
     w.run(&["images", "--filter", "dangling=true", "-q"]).ok().check("one dangling image", |o| o.lines().len() == 1);
