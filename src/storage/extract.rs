@@ -498,13 +498,15 @@ pub(crate) fn remove_at(dirfd: RawFd, name: &OsStr) -> io::Result<()> {
 
 fn pax_time(v: &str) -> Option<TimeSpec> {
     let (s, frac) = v.split_once('.').unwrap_or((v, ""));
-    let secs: i64 = s.parse().ok()?;
+    let mut secs: i64 = s.parse().ok()?;
     let mut nanos: i64 = 0;
     if !frac.is_empty() {
         let digits: String = frac.chars().take(9).collect();
         nanos = format!("{digits:0<9}").parse().ok()?;
-        if secs < 0 {
-            nanos = -nanos;
+        // -1.25 is -2 s + 0.75 s (nanoseconds are never negative).
+        if s.starts_with('-') && nanos > 0 {
+            secs -= 1;
+            nanos = 1_000_000_000 - nanos;
         }
     }
     Some(TimeSpec::new(secs, nanos))

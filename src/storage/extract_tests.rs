@@ -495,3 +495,22 @@ fn a_corrupt_stream_reports_the_decompression_error_and_a_refusal_stops_reading(
     assert!(matches!(err, ExtractError::Refused { .. }), "{err}");
     assert!(read.get() < big.len() as u64 / 2, "read {} of {} bytes after the refusal", read.get(), big.len());
 }
+
+#[test]
+fn pax_times_with_fractions() {
+    assert_eq!(pax_time("1700000000.5"), Some(TimeSpec::new(1_700_000_000, 500_000_000)));
+    assert_eq!(pax_time("1700000000"), Some(TimeSpec::new(1_700_000_000, 0)));
+    assert_eq!(pax_time("-1.25"), Some(TimeSpec::new(-2, 750_000_000)));
+    assert_eq!(pax_time("x"), None);
+}
+
+#[test]
+fn pax_mtime_and_large_ids_from_pax_records() {
+    let (_t, root) = sandbox();
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([("mtime", &b"1600000000.123456789"[..])]).unwrap();
+    file(&mut b, "precise", b"x", 0o644, 0);
+    run(b.into_inner().unwrap(), &root, &host_policy(false)).unwrap();
+    let m = std::fs::metadata(root.join("precise")).unwrap();
+    assert_eq!((m.mtime(), m.mtime_nsec()), (1_600_000_000, 123_456_789));
+}
