@@ -34,6 +34,9 @@ pub struct ImagesArgs {
     /// Do not print column headings
     #[arg(short, long)]
     pub noheading: bool,
+    /// Sort by created, id, repository, size or tag
+    #[arg(long, default_value = "created")]
+    pub sort: String,
     /// Optional repository to list
     pub repository: Option<String>,
 }
@@ -237,6 +240,15 @@ pub fn images(ctx: &Context, args: ImagesArgs) -> Result<i32> {
     }
     // Newest first, like Podman's default --sort created.
     selected.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| all[a.0].pulled.cmp(&all[b.0].pulled).reverse()));
+    let key_name = |i: usize| all[i].names.first().map(|n| report::split_name(n)).unwrap_or_default();
+    match args.sort.as_str() {
+        "created" => {}
+        "id" => selected.sort_by(|a, b| all[a.0].id.cmp(&all[b.0].id)),
+        "repository" => selected.sort_by(|a, b| key_name(a.0).0.cmp(&key_name(b.0).0)),
+        "tag" => selected.sort_by(|a, b| key_name(a.0).1.cmp(&key_name(b.0).1)),
+        "size" => selected.sort_by(|a, b| all[a.0].size.cmp(&all[b.0].size)),
+        other => bail!("invalid option for --sort {other:?}: options are created, id, repository, size, tag"),
+    }
     if args.quiet {
         for (i, _) in &selected {
             let r = &all[*i];
