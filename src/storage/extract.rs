@@ -697,9 +697,9 @@ impl Extractor<'_> {
             // The layer root itself ("./").
             if kind == tar::EntryType::Directory {
                 let owner = self.owner(uid, gid, &entry)?;
-                if let Some((u, g)) = owner {
-                    nix::unistd::fchown(self.root.as_raw_fd(), Some(Uid::from_raw(u)), Some(Gid::from_raw(g)))
-                        .map_err(|e| self.io(&entry, "chown", e))?;
+                if let Some(o) = owner {
+                    let fd = self.root.as_raw_fd();
+                    self.chown(fd, None, o, &entry)?;
                 }
                 let fd = self.root.as_raw_fd();
                 self.set_xattrs_fd(fd, &xattrs, &entry)?;
@@ -747,9 +747,8 @@ impl Extractor<'_> {
                         .map_err(|e| self.io(&entry, "mkdir", e))?;
                 }
                 let fd = open_dir_at(dirfd, name).map_err(|e| self.io(&entry, "opening the new directory", e))?;
-                if let Some((u, g)) = owner {
-                    nix::unistd::fchown(fd.as_raw_fd(), Some(Uid::from_raw(u)), Some(Gid::from_raw(g)))
-                        .map_err(|e| self.io(&entry, "chown", e))?;
+                if let Some(o) = owner {
+                    self.chown(fd.as_raw_fd(), None, o, &entry)?;
                 }
                 self.set_xattrs_fd(fd.as_raw_fd(), &xattrs, &entry)?;
                 self.dirs.push((comps.iter().collect(), mode, mtime));
@@ -774,15 +773,8 @@ impl Extractor<'_> {
                 self.clear_slot(dirfd, name, false, &entry)?;
                 nix::unistd::symlinkat(&target, Some(dirfd), name)
                     .map_err(|e| self.io(&entry, "creating the symlink", e))?;
-                if let Some((u, g)) = owner {
-                    nix::unistd::fchownat(
-                        Some(dirfd),
-                        name,
-                        Some(Uid::from_raw(u)),
-                        Some(Gid::from_raw(g)),
-                        AtFlags::AT_SYMLINK_NOFOLLOW,
-                    )
-                    .map_err(|e| self.io(&entry, "chown", e))?;
+                if let Some(o) = owner {
+                    self.chown(dirfd, Some(name), o, &entry)?;
                 }
                 nix::sys::stat::utimensat(Some(dirfd), name, &mtime, &mtime, UtimensatFlags::NoFollowSymlink)
                     .map_err(|e| self.io(&entry, "setting the mtime", e))?;
@@ -838,15 +830,8 @@ impl Extractor<'_> {
                     }
                     Err(err) => return Err(self.io(&entry, "mknod", err)),
                 }
-                if let Some((u, g)) = owner {
-                    nix::unistd::fchownat(
-                        Some(dirfd),
-                        name,
-                        Some(Uid::from_raw(u)),
-                        Some(Gid::from_raw(g)),
-                        AtFlags::AT_SYMLINK_NOFOLLOW,
-                    )
-                    .map_err(|e| self.io(&entry, "chown", e))?;
+                if let Some(o) = owner {
+                    self.chown(dirfd, Some(name), o, &entry)?;
                 }
                 nix::sys::stat::fchmodat(
                     Some(dirfd),
@@ -874,12 +859,45 @@ impl Extractor<'_> {
         Ok(())
     }
 
+    /// Give an entry its owner (`name` in `dirfd`, or `dirfd` itself). A filesystem that refuses the id
+    /// (NFS and other network filesystems often do) fails the pull with the fix, unless
+    /// `ignore_chown_errors`, which leaves the entry to the container's root.
+    fn chown(
+        &mut self,
+        dirfd: RawFd,
+        name: Option<&OsStr>,
+        (u, g): (u32, u32),
+        entry: &str,
+    ) -> Result<(), ExtractError> {
+        let (uid, gid) = (Some(Uid::from_raw(u)), Some(Gid::from_raw(g)));
+        let res = match name {
+            None => nix::unistd::fchown(dirfd, uid, gid),
+            Some(n) => nix::unistd::fchownat(Some(dirfd), n, uid, gid, AtFlags::AT_SYMLINK_NOFOLLOW),
+        };
+        match res {
+            Ok(()) => Ok(()),
+            Err(e @ (Errno::EPERM | Errno::EINVAL)) if self.opts.ids.ignore_chown_errors => {
+                tracing::debug!("{}: entry {entry:?}: chown {u}:{g}: {e}; left to the container's root", self.label);
+                self.stats.squashed_owners += 1;
+                Ok(())
+            }
+            Err(e @ (Errno::EPERM | Errno::EINVAL)) => Err(self.io(
+                entry,
+                format!(
+                    "chown to container uid {u} gid {g} (the filesystem under the storage root refused it, as NFS and other \
+                     network filesystems do: use a local --root, or --storage-opt ignore_chown_errors=true)"
+                ),
+                e,
+            )),
+            Err(e) => Err(self.io(entry, "chown", e)),
+        }
+    }
+
     /// Owner, then mode (chown clears setuid), then attributes (chown clears file capabilities), then mtime.
     fn meta_fd(&mut self, f: &File, entry: &str, m: Meta) -> Result<(), ExtractError> {
         let fd = f.as_raw_fd();
-        if let Some((u, g)) = m.owner {
-            nix::unistd::fchown(fd, Some(Uid::from_raw(u)), Some(Gid::from_raw(g)))
-                .map_err(|e| self.io(entry, "chown", e))?;
+        if let Some(o) = m.owner {
+            self.chown(fd, None, o, entry)?;
         }
         nix::sys::stat::fchmod(fd, Mode::from_bits_truncate(m.mode)).map_err(|e| self.io(entry, "chmod", e))?;
         self.set_xattrs_fd(fd, &m.xattrs, entry)?;
