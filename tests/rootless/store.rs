@@ -316,12 +316,18 @@ fn tag_untag_rmi_and_prune() {
 }
 
 #[test]
-fn layers_fixture_in_a_container_matches_the_expected_view() {
+fn layers_fixture_in_a_container_matches_the_expected_view_with_every_driver() {
     let w = Warren::dev();
     w.pull(&image("layers"));
-    let out = w.run(&["run", "--rm", &image("layers"), "sh", "-c", "find /data | sort | xargs stat -c '%A %u %g %n'"]);
-    out.ok();
-    assert_eq!(out.lines(), layers_expected().iter().map(String::as_str).collect::<Vec<_>>());
+    let script = "find /data | sort | xargs stat -c '%A %u %g %n'; stat -c %i /data/hardlink-a /data/hardlink-b";
+    for driver in ["overlay", "fuse-overlayfs", "vfs"] {
+        let out = w.run(&["--storage-driver", driver, "run", "--rm", &image("layers"), "sh", "-c", script]);
+        out.ok();
+        let lines = out.lines();
+        let (view, inodes) = lines.split_at(lines.len() - 2);
+        assert_eq!(view, layers_expected().iter().map(String::as_str).collect::<Vec<_>>(), "driver {driver}");
+        assert_eq!(inodes[0], inodes[1], "driver {driver}: hardlinks share an inode");
+    }
 }
 
 /// The pid of the `warren ... pull` process (not runuser/env) whose command line names `root`.
