@@ -440,3 +440,38 @@ fn inspect_finds_containers_before_images() {
     assert_eq!(both[0]["Name"], "r1");
     assert_eq!(both[1]["RepoTags"][0], format!("{}:latest", image("busybox")));
 }
+
+/// lab/layers (built with buildah on overlay as root) against Podman's view of it
+/// (shared/images/lab-layers.expected.txt): modes, owners, sizes, link counts and link targets.
+#[test]
+fn lab_layers_match_podmans_view() {
+    let Some(img) = lab_image("layers:latest") else { return };
+    let Some(dir) = require_env().shared_images.clone() else { return };
+    let text = std::fs::read_to_string(dir.join("lab-layers.expected.txt")).unwrap();
+    let expected: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.split_whitespace().next().is_some_and(|m| m.len() == 10 && !l.starts_with('#') && !l.contains('='))
+        })
+        .collect();
+    assert!(expected.len() > 30, "parsed {} lines of lab-layers.expected.txt", expected.len());
+    let w = Warren::dev();
+    w.pull(&img);
+    let script = r#"find /lab | sort | while read -r f; do stat -c "%A %u %g %s %h %N" "$f"; done"#;
+    for driver in ["overlay", "vfs"] {
+        let out = w.run(&["--storage-driver", driver, "run", "--rm", &img, "sh", "-c", script]);
+        out.ok();
+        // Overlay reports 1 link for a merged directory; a plain copy counts its subdirectories.
+        let norm = |l: &str| -> String {
+            let f: Vec<&str> = l.splitn(6, ' ').collect();
+            if driver != "overlay" && f[0].starts_with('d') {
+                format!("{} {} {} {} - {}", f[0], f[1], f[2], f[3], f[5])
+            } else {
+                l.to_string()
+            }
+        };
+        let got: Vec<String> = out.lines().iter().map(|l| norm(l)).collect();
+        let want: Vec<String> = expected.iter().map(|l| norm(l)).collect();
+        assert_eq!(got, want, "driver {driver}");
+    }
+}
