@@ -686,7 +686,9 @@ fn fetch_one(
         }
     }
     let mut watch = Watch { inner: &mut blob, bar, abort, digest_error: None };
-    let res = store.import_layer(
+    let image = remote.name.to_string();
+    let res = store.import_layer_of(
+        &image,
         &layer.chain_id,
         layer.parent.as_ref(),
         &layer.blob,
@@ -697,7 +699,7 @@ fn fetch_one(
     );
     let digest_error = watch.digest_error.take();
     match res {
-        Ok(rec) => Ok(rec.size),
+        Ok((rec, _)) => Ok(rec.size),
         Err(e) => {
             if let Some(msg) = digest_error {
                 return Err(anyhow!(msg));
@@ -712,7 +714,7 @@ fn fetch_one(
                     return Err(anyhow!(io.to_string()));
                 }
             }
-            Err(e.context(format!("storing layer {} (blob {})", layer.chain_id, layer.blob)))
+            Err(e)
         }
     }
 }
