@@ -8,10 +8,10 @@
 use crate::plan::{ContainerPlan, MountPlan, NetworkMode, SeccompMode};
 use oci_spec::runtime::{
     Arch, Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxDevice, LinuxDeviceBuilder,
-    LinuxDeviceType, LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespace, LinuxNamespaceBuilder,
-    LinuxNamespaceType, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArgBuilder, LinuxSeccompBuilder,
-    LinuxSeccompOperator, LinuxSyscall, LinuxSyscallBuilder, Mount, MountBuilder, PosixRlimit,
-    PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    LinuxDeviceType, LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType,
+    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArgBuilder, LinuxSeccompBuilder, LinuxSeccompOperator, LinuxSyscall,
+    LinuxSyscallBuilder, Mount, MountBuilder, PosixRlimit, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder,
+    RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
@@ -256,13 +256,7 @@ fn rlimits(plan: &ContainerPlan) -> Result<Vec<PosixRlimit>> {
 
 fn id_mappings(m: &[userns::IdMapEntry]) -> Result<Vec<LinuxIdMapping>> {
     m.iter()
-        .map(|e| {
-            Ok(LinuxIdMappingBuilder::default()
-                .container_id(e.container)
-                .host_id(e.host)
-                .size(e.size)
-                .build()?)
-        })
+        .map(|e| Ok(LinuxIdMappingBuilder::default().container_id(e.container).host_id(e.host).size(e.size).build()?))
         .collect()
 }
 
@@ -323,11 +317,24 @@ const DEFAULT_DENY: &[DenyRule] = &[
     DenyRule { names: &["keyctl", "add_key", "request_key"], unless_caps: &[], errno: libc::EPERM },
     // Obsolete or host-wide.
     DenyRule {
-        names: &["uselib", "_sysctl", "nfsservctl", "create_module", "get_kernel_syms", "query_module", "vm86", "vm86old"],
+        names: &[
+            "uselib",
+            "_sysctl",
+            "nfsservctl",
+            "create_module",
+            "get_kernel_syms",
+            "query_module",
+            "vm86",
+            "vm86old",
+        ],
         unless_caps: &[],
         errno: libc::EPERM,
     },
-    DenyRule { names: &["kexec_load", "kexec_file_load", "reboot"], unless_caps: &["CAP_SYS_BOOT"], errno: libc::EPERM },
+    DenyRule {
+        names: &["kexec_load", "kexec_file_load", "reboot"],
+        unless_caps: &["CAP_SYS_BOOT"],
+        errno: libc::EPERM,
+    },
     DenyRule {
         names: &["init_module", "finit_module", "delete_module"],
         unless_caps: &["CAP_SYS_MODULE"],
@@ -498,7 +505,8 @@ pub fn profile_seccomp(path: &Path, caps: &[String]) -> Result<LinuxSeccomp> {
             serde_json::from_value(serde_json::Value::Object(clean)).map_err(|e| bad(format!("syscall rule: {e}")))?;
         syscalls.push(sc);
     }
-    let mut b = LinuxSeccompBuilder::default().default_action(default_action).architectures(native_arches()).syscalls(syscalls);
+    let mut b =
+        LinuxSeccompBuilder::default().default_action(default_action).architectures(native_arches()).syscalls(syscalls);
     if let Some(e) = v.get("defaultErrnoRet").and_then(|e| e.as_u64()) {
         b = b.default_errno_ret(e as u32);
     }

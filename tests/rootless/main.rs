@@ -9,3 +9,4 @@ mod common;
 mod fixtures;
 mod smoke;
 mod userns;
+mod runtime;

@@ -109,7 +109,12 @@ fn setup_and_exec(ctx: &Ctx) -> Result<std::convert::Infallible> {
         }
     }
     let user = process.user();
-    set_credentials(user.uid(), user.gid(), user.additional_gids().as_deref().unwrap_or(&[]), process.capabilities().as_ref())?;
+    set_credentials(
+        user.uid(),
+        user.gid(),
+        user.additional_gids().as_deref().unwrap_or(&[]),
+        process.capabilities().as_ref(),
+    )?;
     if nnp {
         sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(on("prctl PR_SET_NO_NEW_PRIVS"))?;
         if let Some(f) = &filter {
@@ -135,7 +140,8 @@ fn setup_and_exec(ctx: &Ctx) -> Result<std::convert::Infallible> {
 /// /dev/console, hand the master to the parent and wait until it has set the window size.
 fn open_console(sock: RawFd) -> Result<OwnedFd> {
     use nix::fcntl::OFlag;
-    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).map_err(on("open /dev/ptmx"))?;
+    let master =
+        nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).map_err(on("open /dev/ptmx"))?;
     nix::pty::grantpt(&master).map_err(on("grantpt"))?;
     nix::pty::unlockpt(&master).map_err(on("unlockpt"))?;
     let name = nix::pty::ptsname_r(&master).map_err(on("ptsname"))?;
@@ -150,11 +156,14 @@ fn open_console(sock: RawFd) -> Result<OwnedFd> {
     if std::fs::symlink_metadata(console).is_err() {
         let _ = std::fs::File::create(console);
     }
-    if let Err(e) = nix::mount::mount(Some(name.as_str()), console, None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>) {
+    if let Err(e) =
+        nix::mount::mount(Some(name.as_str()), console, None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>)
+    {
         tracing::debug!("bind {name} on /dev/console: {}", e.desc());
     }
     // SAFETY: `master` owns its descriptor; into_raw_fd hands ownership to the OwnedFd.
-    let master: OwnedFd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(master)) };
+    let master: OwnedFd =
+        unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(master)) };
     channel::send(sock, &Msg::Tty(master)).map_err(on("send the console to the runtime"))?;
     match channel::recv(sock).map_err(on("wait for the runtime"))? {
         Some(Msg::Ack) => Ok(slave),
@@ -215,7 +224,13 @@ fn set_credentials(uid: u32, gid: u32, groups: &[u32], cs: Option<&LinuxCapabili
     use caps::CapSet;
     let have = caps::read(None, CapSet::Permitted).unwrap_or_default();
     let (bounding, mut effective, mut permitted, mut inheritable, ambient) = match cs {
-        Some(c) => (caps_of(c.bounding()), caps_of(c.effective()), caps_of(c.permitted()), caps_of(c.inheritable()), caps_of(c.ambient())),
+        Some(c) => (
+            caps_of(c.bounding()),
+            caps_of(c.effective()),
+            caps_of(c.permitted()),
+            caps_of(c.inheritable()),
+            caps_of(c.ambient()),
+        ),
         None => Default::default(),
     };
     for c in caps::all() {
@@ -252,12 +267,24 @@ fn set_credentials(uid: u32, gid: u32, groups: &[u32], cs: Option<&LinuxCapabili
         }
         tracing::debug!("setgroups: {} (no additional groups requested)", e.desc());
     }
+    let unmapped = |what: &'static str, id: u32| {
+        move |e: Errno| {
+            let hint = if e == Errno::EINVAL {
+                format!(" ({what} {id} is not mapped in the container's user namespace: add a subordinate id range for the user, see docs/rootless.md)")
+            } else {
+                String::new()
+            };
+            Fail::runtime(format!("set{what} {id}: {}{hint}", e.desc()))
+        }
+    };
     let g = Gid::from_raw(gid);
-    nix::unistd::setresgid(g, g, g).map_err(on(format!("setgid {gid}")))?;
+    nix::unistd::setresgid(g, g, g).map_err(unmapped("gid", gid))?;
     let u = Uid::from_raw(uid);
-    nix::unistd::setresuid(u, u, u).map_err(on(format!("setuid {uid}")))?;
+    nix::unistd::setresuid(u, u, u).map_err(unmapped("uid", uid))?;
 
-    let err = |what: &'static str| move |e: caps::errors::CapsError| Fail::runtime(format!("set the {what} capabilities: {e}"));
+    let err = |what: &'static str| {
+        move |e: caps::errors::CapsError| Fail::runtime(format!("set the {what} capabilities: {e}"))
+    };
     // Order matters: effective must stay within permitted at every step, and inheritable may only be
     // raised from the permitted set we still hold.
     effective.retain(|c| permitted.contains(c));

@@ -147,7 +147,8 @@ fn write_id_maps(pid: Pid, spec: &Spec) -> Result<()> {
         if e.raw_os_error() != Some(libc::EPERM) {
             return Err(runtime_error(format!("write {}/gid_map ({}): {e}", proc_.display(), gid_map.trim())));
         }
-        std::fs::write(proc_.join("setgroups"), "deny").map_err(|e| runtime_error(format!("write {}/setgroups: {e}", proc_.display())))?;
+        std::fs::write(proc_.join("setgroups"), "deny")
+            .map_err(|e| runtime_error(format!("write {}/setgroups: {e}", proc_.display())))?;
         std::fs::write(proc_.join("gid_map"), &gid_map)
             .map_err(|e| runtime_error(format!("write {}/gid_map ({}): {e}", proc_.display(), gid_map.trim())))?;
     }
@@ -170,7 +171,11 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     let rootfs = std::fs::canonicalize(&root).map_err(|e| runtime_error(format!("rootfs {}: {e}", root.display())))?;
     let process = spec.process().as_ref().ok_or_else(|| runtime_error(format!("{}: no process", config.display())))?;
     let terminal = process.terminal().unwrap_or(false);
-    let init = spec.annotations().as_ref().and_then(|a| a.get(crate::runtime::spec::ANNOTATION_INIT)).is_some_and(|v| v == "true");
+    let init = spec
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(crate::runtime::spec::ANNOTATION_INIT))
+        .is_some_and(|v| v == "true");
 
     let mut flags = CloneFlags::empty();
     let mut userns = false;
@@ -195,7 +200,10 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
             LinuxNamespaceType::Time => CloneFlags::empty(),
         };
     }
-    tracing::debug!("container {id}: rootfs {}, namespaces {flags:?}, terminal {terminal}, init {init}", rootfs.display());
+    tracing::debug!(
+        "container {id}: rootfs {}, namespaces {flags:?}, terminal {terminal}, init {init}",
+        rootfs.display()
+    );
 
     // Block the signals we forward (and SIGCHLD) and read them from a signalfd: no handlers, no threads.
     let mut set = SigSet::empty();
@@ -240,7 +248,8 @@ fn monitor(
 ) -> Result<i32> {
     if userns {
         write_id_maps(child, spec)?;
-        channel::send(sock.as_raw_fd(), &Msg::Go).map_err(|e| runtime_error(format!("start the container: {}", e.desc())))?;
+        channel::send(sock.as_raw_fd(), &Msg::Go)
+            .map_err(|e| runtime_error(format!("start the container: {}", e.desc())))?;
     }
     if let Some(p) = pid_file {
         write_pid_file(p, child)?;
@@ -275,9 +284,7 @@ fn monitor(
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(runtime_error(format!("poll: {}", e.desc()))),
         }
-        let ready = |i: Option<usize>| {
-            i.and_then(|i| fds[i].revents()).is_some_and(|r| !r.is_empty())
-        };
+        let ready = |i: Option<usize>| i.and_then(|i| fds[i].revents()).is_some_and(|r| !r.is_empty());
         let (sig_ready, sock_ready, stdin_ready, master_ready) =
             (ready(Some(0)), ready(sock_idx), ready(stdin_idx), ready(master_idx));
         drop(fds);
@@ -286,12 +293,17 @@ fn monitor(
             match channel::recv(sock.as_raw_fd()) {
                 Ok(Some(Msg::Tty(m))) => {
                     copy_winsize(m.as_raw_fd());
-                    if nix::unistd::isatty(0).unwrap_or(false) {
+                    // Raw mode only for a terminal we own: from a background process group,
+                    // tcsetattr would stop the runtime with SIGTTOU.
+                    let foreground = nix::unistd::tcgetpgrp(std::io::stdin()).ok() == Some(nix::unistd::getpgrp());
+                    if nix::unistd::isatty(0).unwrap_or(false) && foreground {
                         raw_mode = RawMode::enable(0);
                     }
-                    let _ = nix::fcntl::fcntl(m.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
+                    let _ =
+                        nix::fcntl::fcntl(m.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
                     master = Some(m);
-                    channel::send(sock.as_raw_fd(), &Msg::Ack).map_err(|e| runtime_error(format!("console: {}", e.desc())))?;
+                    channel::send(sock.as_raw_fd(), &Msg::Ack)
+                        .map_err(|e| runtime_error(format!("console: {}", e.desc())))?;
                 }
                 Ok(Some(Msg::Error { code, msg })) => error = Some((code, msg)),
                 Ok(Some(_)) => {}

@@ -92,12 +92,15 @@ pub fn parse_options(options: &[String]) -> Options {
 /// Resolve `path` (absolute, inside the container) under `root`, following symlinks as the container
 /// would see them: an absolute link target restarts at `root`, `..` never climbs above it.
 pub fn resolve_in_root(root: &Path, path: &Path) -> PathBuf {
-    let mut pending: Vec<std::ffi::OsString> =
-        path.components().rev().filter_map(|c| match c {
+    let mut pending: Vec<std::ffi::OsString> = path
+        .components()
+        .rev()
+        .filter_map(|c| match c {
             Component::Normal(s) => Some(s.to_os_string()),
             Component::ParentDir => Some("..".into()),
             _ => None,
-        }).collect();
+        })
+        .collect();
     let mut cur = PathBuf::new();
     let mut links = 0;
     while let Some(comp) = pending.pop() {
@@ -109,7 +112,10 @@ pub fn resolve_in_root(root: &Path, path: &Path) -> PathBuf {
         match fs::symlink_metadata(&candidate) {
             Ok(m) if m.file_type().is_symlink() && links < 40 => {
                 links += 1;
-                let Ok(target) = fs::read_link(&candidate) else { cur.push(&comp); continue };
+                let Ok(target) = fs::read_link(&candidate) else {
+                    cur.push(&comp);
+                    continue;
+                };
                 if target.is_absolute() {
                     cur = PathBuf::new();
                 }
@@ -208,8 +214,11 @@ fn describe(f: MsFlags) -> String {
 
 fn bind(source: &Path, dest: &Path, recursive: bool) -> Result<()> {
     let flags = MsFlags::MS_BIND | if recursive { MsFlags::MS_REC } else { MsFlags::empty() };
-    mount(Some(source), dest, None::<&str>, flags, None::<&str>)
-        .map_err(on(format!("bind {} on {}", source.display(), dest.display())))
+    mount(Some(source), dest, None::<&str>, flags, None::<&str>).map_err(on(format!(
+        "bind {} on {}",
+        source.display(),
+        dest.display()
+    )))
 }
 
 /// One mount of the spec, `dest` already resolved under the rootfs.
@@ -263,7 +272,8 @@ fn mount_one(m: &Mount, dest: &Path, shown: &str) -> Result<()> {
                 }
             }
             _ => {
-                let src = m.source().as_ref().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|| typ.to_string());
+                let src =
+                    m.source().as_ref().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|| typ.to_string());
                 mount(Some(src.as_str()), dest, Some(typ), opts.flags, data_str(&opts).as_deref())
                     .map_err(on(format!("mount {typ} on {shown}")))?;
             }
@@ -374,7 +384,11 @@ pub fn readonly(paths: &[String]) -> Result<()> {
             continue;
         }
         bind(Path::new(p), Path::new(p), true)?;
-        restrict_bind(Path::new(p), MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, true)?;
+        restrict_bind(
+            Path::new(p),
+            MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            true,
+        )?;
     }
     Ok(())
 }

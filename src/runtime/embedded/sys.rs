@@ -54,7 +54,8 @@ pub fn io_on<D: fmt::Display>(op: D) -> impl FnOnce(std::io::Error) -> Fail {
 
 pub fn cstr(p: &Path) -> Result<CString> {
     use std::os::unix::ffi::OsStrExt;
-    CString::new(p.as_os_str().as_bytes()).map_err(|_| Fail::runtime(format!("path {} contains a NUL byte", p.display())))
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| Fail::runtime(format!("path {} contains a NUL byte", p.display())))
 }
 
 /// pivot_root(2), which nix wraps but with an API that hides which path failed; kept here for the
