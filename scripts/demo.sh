@@ -14,7 +14,8 @@ say() { printf '\n\033[1m%s\033[0m\n' "$*" >&2; }
 [ "$(id -u)" = 0 ] || { echo "demo.sh: run as root: sudo $0" >&2; exit 1; }
 
 say "== setting up: packages, users, local registry with fixtures (scripts/test-env.sh)"
-eval "$(scripts/test-env.sh)"
+envout=$(scripts/test-env.sh) || { echo "$(basename "$0"): scripts/test-env.sh failed (see above)" >&2; exit 1; }
+eval "$envout"
 
 say "== building Warren"
 if ! command -v cargo >/dev/null; then

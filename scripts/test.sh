@@ -33,7 +33,8 @@ if [ "${WARREN_TEST_LINT:-1}" = 1 ]; then
 fi
 
 step "test environment (scripts/test-env.sh)"
-eval "$(scripts/test-env.sh)"
+envout=$(scripts/test-env.sh) || { echo "$(basename "$0"): scripts/test-env.sh failed (see above)" >&2; exit 1; }
+eval "$envout"
 
 step "cargo build --workspace --all-targets"
 cargo build --workspace --all-targets

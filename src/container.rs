@@ -100,7 +100,10 @@ pub fn cleanup(ctx: &Context, state: &State, rec: &ContainerRecord, remove: bool
 /// Send a signal to the container's PID 1.
 pub fn kill(rec: &ContainerRecord, sig: nix::sys::signal::Signal) -> Result<()> {
     if !is_running(rec) {
-        bail!(user_error(format!("can only kill running containers. {} is in state {}: container state improper", rec.name, rec.state)));
+        bail!(user_error(format!(
+            "can only kill running containers. {} is in state {}: container state improper",
+            rec.name, rec.state
+        )));
     }
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(rec.pid as i32), sig)
         .with_context(|| format!("sending {sig} to container {} (pid {})", rec.name, rec.pid))
@@ -147,7 +150,8 @@ pub fn stop(ctx: &Context, state: &State, rec: &ContainerRecord, timeout: u64) -
         fresh.config["StoppedByUser"] = true.into();
         state.update(&fresh)?;
     }
-    let sig = rec.config["StopSignal"].as_str().map(parse_signal).transpose()?.unwrap_or(nix::sys::signal::Signal::SIGTERM);
+    let sig =
+        rec.config["StopSignal"].as_str().map(parse_signal).transpose()?.unwrap_or(nix::sys::signal::Signal::SIGTERM);
     let _ = kill(&rec, sig);
     let deadline = Instant::now() + Duration::from_secs(timeout);
     while Instant::now() < deadline && process_alive(rec.pid, rec.pid_start) {
@@ -180,7 +184,10 @@ pub fn remove(ctx: &Context, state: &State, rec: &ContainerRecord, force: bool) 
 /// Podman's STATUS column: `Up 5 seconds`, `Exited (0) 3 seconds ago`, `Created`.
 pub fn status_line(rec: &ContainerRecord) -> String {
     match rec.state.as_str() {
-        "running" => format!("Up {}", crate::format::human_duration(crate::format::seconds_since(rec.started.as_deref().unwrap_or("")))),
+        "running" => format!(
+            "Up {}",
+            crate::format::human_duration(crate::format::seconds_since(rec.started.as_deref().unwrap_or("")))
+        ),
         "paused" => "Paused".into(),
         "exited" | "stopped" => format!(
             "Exited ({}) {} ago",

@@ -99,7 +99,10 @@ pub fn default_header(field: &str) -> String {
     let mut out = String::new();
     let chars: Vec<char> = last.chars().collect();
     for (i, c) in chars.iter().enumerate() {
-        if i > 0 && c.is_uppercase() && (chars[i - 1].is_lowercase() || chars.get(i + 1).is_some_and(|n| n.is_lowercase())) {
+        if i > 0
+            && c.is_uppercase()
+            && (chars[i - 1].is_lowercase() || chars.get(i + 1).is_some_and(|n| n.is_lowercase()))
+        {
             out.push(' ');
         }
         out.extend(c.to_uppercase());
@@ -469,7 +472,12 @@ pub fn tabwrite(text: &str) -> String {
 /// Render rows with a user or default format, the way Podman's report package does: `json` prints the
 /// JSON array; `table ...` prints a header (unless `noheading`) and aligned rows; any other template
 /// prints one rendered line per row.
-pub fn render_rows(format: &str, rows: &[Value], noheading: bool, header: &dyn Fn(&str) -> Option<String>) -> Result<String> {
+pub fn render_rows(
+    format: &str,
+    rows: &[Value],
+    noheading: bool,
+    header: &dyn Fn(&str) -> Option<String>,
+) -> Result<String> {
     if format.trim() == "json" {
         return Ok(serde_json::to_string_pretty(&Value::Array(rows.to_vec()))? + "\n");
     }
@@ -657,7 +665,10 @@ pub fn yaml(v: &Value, indent: usize) -> String {
                         for item in a {
                             let inner = yaml(item, indent + 2);
                             let inner = inner.trim_start();
-                            out.push_str(&format!("{pad}- {}", if inner.contains('\n') { inner.to_string() } else { format!("{inner}\n") }));
+                            out.push_str(&format!(
+                                "{pad}- {}",
+                                if inner.contains('\n') { inner.to_string() } else { format!("{inner}\n") }
+                            ));
                         }
                     }
                     _ => out.push_str(&format!("{pad}{k}: {}\n", yaml_scalar(x))),
@@ -724,7 +735,8 @@ mod tests {
             "CreatedSince" => Some("CREATED".to_string()),
             _ => None,
         };
-        let out = render_rows("table {{.Repository}} {{.Tag}} {{.ID}} {{.CreatedSince}} {{.Size}}", &rows, false, &hdr).unwrap();
+        let out = render_rows("table {{.Repository}} {{.Tag}} {{.ID}} {{.CreatedSince}} {{.Size}}", &rows, false, &hdr)
+            .unwrap();
         assert_eq!(
             out,
             "REPOSITORY                 TAG         IMAGE ID      CREATED       SIZE\n\

@@ -49,7 +49,11 @@ pub fn parse_time(s: &str) -> Result<i64> {
 }
 
 fn bad_time(s: &str) -> anyhow::Error {
-    ExitError::new(EXIT_ENGINE, format!("invalid time {s:?}: give an RFC 3339 time, Unix seconds or a duration like 10m")).into()
+    ExitError::new(
+        EXIT_ENGINE,
+        format!("invalid time {s:?}: give an RFC 3339 time, Unix seconds or a duration like 10m"),
+    )
+    .into()
 }
 
 /// One parsed log line.
@@ -70,7 +74,13 @@ fn parse_line(l: &str) -> Option<Line<'_>> {
 
 /// Print a container's log, honouring the options; with `follow`, keep printing until the container
 /// stops running.
-pub fn print(ctx: &Context, state: &State, rec: &ContainerRecord, prefix: Option<&str>, opts: &LogOptions) -> Result<()> {
+pub fn print(
+    ctx: &Context,
+    state: &State,
+    rec: &ContainerRecord,
+    prefix: Option<&str>,
+    opts: &LogOptions,
+) -> Result<()> {
     let path = crate::container::log_path(ctx, &rec.id);
     let file = match std::fs::File::open(&path) {
         Ok(f) => f,

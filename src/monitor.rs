@@ -110,8 +110,8 @@ pub fn supervise_notify(
         }
     };
     CHILD_PID.store(0, Ordering::SeqCst);
-    crate::runtime::after_exit(ctx, &rec.id);
     let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    let code = crate::runtime::after_exit(ctx, &rec.id, bundle, code);
     if pid.is_none() {
         started(Err((code, format!("container {} failed to start: see `warren logs {}`", rec.name, rec.name))));
     }
@@ -157,8 +157,10 @@ fn pump_logs(child: &mut Child, path: &Path) -> Result<()> {
     }
     let mut buf = [0u8; 16384];
     while !streams.is_empty() {
-        let mut fds: Vec<libc::pollfd> =
-            streams.iter().map(|(_, f, _)| libc::pollfd { fd: f.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
+        let mut fds: Vec<libc::pollfd> = streams
+            .iter()
+            .map(|(_, f, _)| libc::pollfd { fd: f.as_raw_fd(), events: libc::POLLIN, revents: 0 })
+            .collect();
         // SAFETY: fds is a valid array of pollfd for the duration of the call.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
         if n < 0 {
@@ -204,7 +206,8 @@ fn pump_logs(child: &mut Child, path: &Path) -> Result<()> {
 
 /// One k8s-file log line: `TIME STREAM F|P CONTENT` (F: a full line, P: a partial one).
 fn write_log_line(log: &mut std::fs::File, stream: &str, content: &[u8], full: bool) -> Result<()> {
-    let mut line = format!("{} {stream} {} ", crate::format::now_rfc3339_nanos(), if full { 'F' } else { 'P' }).into_bytes();
+    let mut line =
+        format!("{} {stream} {} ", crate::format::now_rfc3339_nanos(), if full { 'F' } else { 'P' }).into_bytes();
     line.extend_from_slice(content);
     line.push(b'\n');
     log.write_all(&line).context("writing the container log")

@@ -291,12 +291,25 @@ fn resolve_group(groups: &[Vec<String>], g: &str) -> Result<u32> {
 
 /// Parse `--ulimit name=soft[:hard]` into (RLIMIT_NAME, soft, hard); -1 means unlimited.
 pub fn parse_ulimit(s: &str) -> Result<(String, u64, u64)> {
-    let (name, vals) = s
-        .split_once('=')
-        .ok_or_else(|| user_error(format!("invalid ulimit {s:?}: expected NAME=SOFT[:HARD]")))?;
+    let (name, vals) =
+        s.split_once('=').ok_or_else(|| user_error(format!("invalid ulimit {s:?}: expected NAME=SOFT[:HARD]")))?;
     let known = [
-        "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
-        "rtprio", "rttime", "sigpending", "stack", "as",
+        "core",
+        "cpu",
+        "data",
+        "fsize",
+        "locks",
+        "memlock",
+        "msgqueue",
+        "nice",
+        "nofile",
+        "nproc",
+        "rss",
+        "rtprio",
+        "rttime",
+        "sigpending",
+        "stack",
+        "as",
     ];
     if !known.contains(&name) {
         bail!(user_error(format!("invalid ulimit {s:?}: unknown resource {name:?}")));
@@ -333,18 +346,15 @@ pub fn parse_volume(s: &str) -> Result<MountPlan> {
     if !dst.starts_with('/') {
         bail!(user_error(format!("invalid volume {s:?}: the container path {dst:?} must be absolute")));
     }
-    let src_abs = std::fs::canonicalize(src).map_err(|e| {
-        user_error(format!("invalid volume {s:?}: host path {src:?}: {e} (create it first)"))
-    })?;
+    let src_abs = std::fs::canonicalize(src)
+        .map_err(|e| user_error(format!("invalid volume {s:?}: host path {src:?}: {e} (create it first)")))?;
     let mut options = vec!["rbind".to_string()];
     for o in opts.split(',').filter(|o| !o.is_empty()) {
         match o {
             "ro" | "rw" => options.push(o.to_string()),
             "z" | "Z" => {} // SELinux relabel: no SELinux here, accepted like Podman on non-SELinux hosts.
             "U" => options.push("U".into()),
-            "rbind" | "bind" | "nosuid" | "nodev" | "noexec" | "suid" | "dev" | "exec" => {
-                options.push(o.to_string())
-            }
+            "rbind" | "bind" | "nosuid" | "nodev" | "noexec" | "suid" | "dev" | "exec" => options.push(o.to_string()),
             "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" => options.push(o.to_string()),
             _ => bail!(user_error(format!("invalid volume {s:?}: unknown option {o:?}"))),
         }
@@ -395,9 +405,7 @@ pub fn parse_mount(s: &str) -> Result<MountPlan> {
             opts.extend(options);
             Ok(MountPlan { destination: dst, kind: "tmpfs".into(), source: "tmpfs".into(), options: opts })
         }
-        Some(other) => bail!(user_error(format!(
-            "invalid mount {s:?}: type {other:?} is not supported (bind, tmpfs)"
-        ))),
+        Some(other) => bail!(user_error(format!("invalid mount {s:?}: type {other:?} is not supported (bind, tmpfs)"))),
         None => bail!(user_error(format!("invalid mount {s:?}: type= is required"))),
     }
 }
@@ -440,12 +448,48 @@ pub fn new_id() -> String {
 /// Podman-style random names (`adjective_noun`).
 pub fn random_name(id: &str) -> String {
     const ADJ: &[&str] = &[
-        "admiring", "brave", "clever", "dreamy", "eager", "focused", "gallant", "happy", "jolly", "keen",
-        "lucid", "modest", "nifty", "optimistic", "quirky", "relaxed", "serene", "tender", "vibrant", "zealous",
+        "admiring",
+        "brave",
+        "clever",
+        "dreamy",
+        "eager",
+        "focused",
+        "gallant",
+        "happy",
+        "jolly",
+        "keen",
+        "lucid",
+        "modest",
+        "nifty",
+        "optimistic",
+        "quirky",
+        "relaxed",
+        "serene",
+        "tender",
+        "vibrant",
+        "zealous",
     ];
     const NOUN: &[&str] = &[
-        "archimedes", "babbage", "curie", "darwin", "euler", "fermat", "galileo", "hopper", "jennings", "kepler",
-        "lovelace", "meitner", "noether", "pascal", "ritchie", "shannon", "thompson", "turing", "wozniak", "yonath",
+        "archimedes",
+        "babbage",
+        "curie",
+        "darwin",
+        "euler",
+        "fermat",
+        "galileo",
+        "hopper",
+        "jennings",
+        "kepler",
+        "lovelace",
+        "meitner",
+        "noether",
+        "pascal",
+        "ritchie",
+        "shannon",
+        "thompson",
+        "turing",
+        "wozniak",
+        "yonath",
     ];
     let b = hex::decode(&id[..8]).unwrap_or_else(|_| vec![0; 4]);
     format!("{}_{}", ADJ[b[0] as usize % ADJ.len()], NOUN[b[1] as usize % NOUN.len()])
@@ -483,7 +527,11 @@ mod tests {
     fn users_resolve_by_name_and_number() {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir(d.path().join("etc")).unwrap();
-        std::fs::write(d.path().join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n").unwrap();
+        std::fs::write(
+            d.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n",
+        )
+        .unwrap();
         std::fs::write(d.path().join("etc/group"), "root:x:0:\nuser:x:1000:\nextra:x:2000:user\n").unwrap();
         let u = resolve_user(d.path(), "user", &[]).unwrap();
         assert_eq!((u.uid, u.gid, u.home.as_str(), u.additional_gids.clone()), (1000, 1000, "/home/user", vec![2000]));

@@ -6,10 +6,10 @@ use anyhow::{bail, Context as _, Result};
 use std::path::{Path, PathBuf};
 
 use crate::cli::container::RunArgs;
+use crate::container;
 use crate::context::Context;
 use crate::error::{ExitError, EXIT_ENGINE};
 use crate::monitor;
-use crate::container;
 use crate::plan::{self, ContainerPlan, Env, ImageConfig, NetworkMode, SeccompMode};
 use crate::state::{ContainerRecord, State};
 use crate::storage::{rootfs, ImageRecord, Store};
@@ -147,11 +147,8 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
     }
     env.set("HOSTNAME", &hostname);
 
-    let cwd = args
-        .workdir
-        .clone()
-        .or(run_cfg.working_dir.clone().filter(|w| !w.is_empty()))
-        .unwrap_or_else(|| "/".into());
+    let cwd =
+        args.workdir.clone().or(run_cfg.working_dir.clone().filter(|w| !w.is_empty())).unwrap_or_else(|| "/".into());
     if !cwd.starts_with('/') {
         bail!(user_error(format!("invalid working directory {cwd:?}: it must be absolute")));
     }
@@ -208,7 +205,8 @@ fn prepare(ctx: &Context, rec: &ContainerRecord, plan: &ContainerPlan) -> Result
     let driver = rec.config["Driver"].as_str().map(rootfs::Driver::parse).transpose()?;
     if driver != Some(rootfs::Driver::Vfs) && !is_mountpoint(&dir.join("merged")) {
         let store = Store::open(ctx)?;
-        let layers: Vec<crate::storage::Digest> = serde_json::from_value(rec.config["Layers"].clone()).unwrap_or_default();
+        let layers: Vec<crate::storage::Digest> =
+            serde_json::from_value(rec.config["Layers"].clone()).unwrap_or_default();
         rootfs::create(&store, &layers, &dir, driver, ctx.rootless)?;
     }
     let bundle = container::bundle_dir(ctx, &rec.id);
@@ -320,14 +318,15 @@ pub fn monitor_main(ctx: &Context, id: &str) -> Result<i32> {
         }
         let result = prepare(ctx, &rec, &plan).and_then(|bundle| {
             rec.monitor_pid = std::process::id() as i64;
-            let r = monitor::supervise_notify(ctx, &state, &mut rec, &bundle, monitor::Stdio3::Log(log), &mut |started| {
-                if let Some(mut f) = ready.take() {
-                    let _ = match started {
-                        Ok(()) => writeln!(f, "ok"),
-                        Err((code, m)) => writeln!(f, "exit {code} {m}"),
-                    };
-                }
-            });
+            let r =
+                monitor::supervise_notify(ctx, &state, &mut rec, &bundle, monitor::Stdio3::Log(log), &mut |started| {
+                    if let Some(mut f) = ready.take() {
+                        let _ = match started {
+                            Ok(()) => writeln!(f, "ok"),
+                            Err((code, m)) => writeln!(f, "exit {code} {m}"),
+                        };
+                    }
+                });
             drop(lock);
             r
         });
@@ -489,7 +488,10 @@ fn validate_name(n: &str) -> Result<String> {
 enum UsernsMode {
     /// The engine namespace itself (rootless default; root: the host).
     Default,
-    KeepId { uid: Option<u32>, gid: Option<u32> },
+    KeepId {
+        uid: Option<u32>,
+        gid: Option<u32>,
+    },
     NoMap,
 }
 
@@ -507,9 +509,8 @@ impl UsernsMode {
                 let (mut uid, mut gid) = (None, None);
                 for kv in s.trim_start_matches("keep-id").trim_start_matches(':').split(',').filter(|x| !x.is_empty()) {
                     let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                    let n: u32 = v
-                        .parse()
-                        .map_err(|_| user_error(format!("invalid --userns {s:?}: {kv:?} needs a number")))?;
+                    let n: u32 =
+                        v.parse().map_err(|_| user_error(format!("invalid --userns {s:?}: {kv:?} needs a number")))?;
                     match k {
                         "uid" => uid = Some(n),
                         "gid" => gid = Some(n),
@@ -519,9 +520,7 @@ impl UsernsMode {
                 Ok(UsernsMode::KeepId { uid, gid })
             }
             "auto" | "private" => bail!(user_error(format!("--userns={s} is not supported yet"))),
-            _ => bail!(user_error(format!(
-                "invalid --userns {s:?}: expected keep-id[:uid=N,gid=N], nomap, host"
-            ))),
+            _ => bail!(user_error(format!("invalid --userns {s:?}: expected keep-id[:uid=N,gid=N], nomap, host"))),
         }
     }
 
@@ -533,7 +532,8 @@ impl UsernsMode {
         user_given: bool,
     ) -> Result<(Vec<userns::IdMapEntry>, Vec<userns::IdMapEntry>)> {
         // The size of the engine namespace (ids 0..size are usable inside it).
-        let size = |m: &[userns::IdMapEntry]| m.iter().map(|e| e.container as u64 + e.size as u64).max().unwrap_or(1) as u32;
+        let size =
+            |m: &[userns::IdMapEntry]| m.iter().map(|e| e.container as u64 + e.size as u64).max().unwrap_or(1) as u32;
         let (usize_, gsize) = (size(&ctx.mapping.map.uids), size(&ctx.mapping.map.gids));
         match self {
             UsernsMode::Default => Ok((vec![], vec![])),
@@ -542,8 +542,10 @@ impl UsernsMode {
                 let host_gid = nix::unistd::getgid().as_raw();
                 // Outside the engine namespace we would read our own ids; inside it we are 0: use the
                 // engine mapping's host id of container root.
-                let own_uid = ctx.mapping.map.uids.iter().find(|e| e.container == 0).map(|e| e.host).unwrap_or(host_uid);
-                let own_gid = ctx.mapping.map.gids.iter().find(|e| e.container == 0).map(|e| e.host).unwrap_or(host_gid);
+                let own_uid =
+                    ctx.mapping.map.uids.iter().find(|e| e.container == 0).map(|e| e.host).unwrap_or(host_uid);
+                let own_gid =
+                    ctx.mapping.map.gids.iter().find(|e| e.container == 0).map(|e| e.host).unwrap_or(host_gid);
                 let cuid = uid.unwrap_or(own_uid);
                 let cgid = gid.unwrap_or(own_gid);
                 if !user_given {

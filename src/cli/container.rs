@@ -7,8 +7,11 @@ use std::path::PathBuf;
 use crate::context::Context;
 
 #[derive(Args, Debug, Clone, Default)]
-#[command(trailing_var_arg = true)]
+#[command(trailing_var_arg = true, disable_help_flag = true)]
 pub struct RunArgs {
+    /// Print help (`-h` is --hostname, as in Podman)
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
     /// Remove the container when it exits
     #[arg(long)]
     pub rm: bool,
@@ -358,8 +361,10 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
 }
 
 fn ps_json(c: &crate::state::ContainerRecord, no_trunc: bool) -> serde_json::Value {
-    let cmd: Vec<String> =
-        c.config["Cmd"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
+    let cmd: Vec<String> = c.config["Cmd"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
     serde_json::json!({
         "ID": if no_trunc { c.id.clone() } else { c.id[..12].to_string() },
         "Id": c.id,
@@ -406,7 +411,10 @@ pub fn kill(ctx: &Context, args: KillArgs) -> Result<i32> {
     let sig = container::parse_signal(&args.signal)?;
     let mut failed = None;
     for n in targets(&state, &args.containers, args.all)? {
-        let r = state.get(&n).and_then(|rec| container::refresh(ctx, &state, rec)).and_then(|rec| container::kill(&rec, sig));
+        let r = state
+            .get(&n)
+            .and_then(|rec| container::refresh(ctx, &state, rec))
+            .and_then(|rec| container::kill(&rec, sig));
         match r {
             Ok(()) => println!("{n}"),
             Err(e) => {
@@ -432,7 +440,11 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
             Ok(()) => println!("{n}"),
             Err(e) => {
                 eprintln!("Error: {e:#}");
-                failed = Some(if format!("{e:#}").contains("no such container") { 1 } else { crate::error::exit_code_of(&e) });
+                failed = Some(if format!("{e:#}").contains("no such container") {
+                    1
+                } else {
+                    crate::error::exit_code_of(&e)
+                });
             }
         }
     }

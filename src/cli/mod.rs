@@ -47,6 +47,7 @@ pub struct GlobalOpts {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing the args buys nothing
 pub enum Command {
     // --- registry (find and pull) ---
     /// Pull an image from a registry

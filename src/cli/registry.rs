@@ -1,8 +1,8 @@
 //! `pull`, `search`, `login`, `logout`: finding and fetching images.
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use clap::Args;
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::PathBuf;
 
 use crate::context::Context;
@@ -117,8 +117,13 @@ pub struct LogoutArgs {
 impl PullArgs {
     /// The registry and platform options of a pull (shared with `run --pull`).
     pub fn pull_options(&self) -> Result<PullOptions> {
-        let platform = Platform::choose(self.platform.as_deref(), self.os.as_deref(), self.arch.as_deref(), self.variant.as_deref())
-            .map_err(|e| anyhow!(e))?;
+        let platform = Platform::choose(
+            self.platform.as_deref(),
+            self.os.as_deref(),
+            self.arch.as_deref(),
+            self.variant.as_deref(),
+        )
+        .map_err(|e| anyhow!(e))?;
         Ok(PullOptions {
             client: ClientOptions {
                 creds: self.creds.clone(),
@@ -247,7 +252,12 @@ pub fn login(_ctx: &Context, args: LoginArgs) -> Result<i32> {
     };
     let client = Client::connect(&host, insecure, Some(creds.clone()), args.cert_dir.as_deref())
         .with_context(|| format!("logging in to {host}"))?;
-    client.check_login().with_context(|| format!("logging in to {host}"))?;
+    if let Err(e) = client.check_login() {
+        if e.status() == Some(401) {
+            bail!("logging in to {host}: invalid username/password");
+        }
+        return Err(anyhow::Error::new(e).context(format!("logging in to {host}")));
+    }
     let path = auth_write_path(args.authfile.as_deref())?;
     let mut file = AuthFile::load(&path, false)?;
     file.set(&key, &creds);

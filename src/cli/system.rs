@@ -125,11 +125,7 @@ pub fn version(_ctx: &Context, args: VersionArgs) -> Result<i32> {
         _ => {
             println!("Client:       Warren");
             println!("Version:      {v}");
-            println!(
-                "OS/Arch:      {}/{}",
-                std::env::consts::OS,
-                crate::image::host_arch()
-            );
+            println!("OS/Arch:      {}/{}", std::env::consts::OS, crate::image::host_arch());
         }
     }
     Ok(0)
@@ -143,46 +139,29 @@ pub fn unshare(ctx: &Context, args: UnshareArgs) -> Result<i32> {
     use std::os::unix::process::ExitStatusExt;
 
     let argv = if args.command.is_empty() {
-        vec![std::env::var("SHELL")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "/bin/sh".into())]
+        vec![std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into())]
     } else {
         args.command
     };
     let mut cmd = std::process::Command::new(&argv[0]);
-    cmd.args(&argv[1..])
-        .env("CONTAINERS_GRAPHROOT", &ctx.storage_root)
-        .env("CONTAINERS_RUNROOT", &ctx.run_dir);
+    cmd.args(&argv[1..]).env("CONTAINERS_GRAPHROOT", &ctx.storage_root).env("CONTAINERS_RUNROOT", &ctx.run_dir);
     tracing::debug!("running {argv:?}");
     let mut child = cmd.spawn().map_err(|e| {
         let (code, why) = match e.kind() {
-            std::io::ErrorKind::NotFound if !argv[0].contains('/') => (
-                EXIT_NOT_FOUND,
-                "executable file not found in $PATH".to_string(),
-            ),
-            std::io::ErrorKind::NotFound => {
-                (EXIT_NOT_FOUND, "no such file or directory".to_string())
+            std::io::ErrorKind::NotFound if !argv[0].contains('/') => {
+                (EXIT_NOT_FOUND, "executable file not found in $PATH".to_string())
             }
-            std::io::ErrorKind::PermissionDenied => {
-                (EXIT_CANNOT_INVOKE, "permission denied".to_string())
-            }
+            std::io::ErrorKind::NotFound => (EXIT_NOT_FOUND, "no such file or directory".to_string()),
+            std::io::ErrorKind::PermissionDenied => (EXIT_CANNOT_INVOKE, "permission denied".to_string()),
             _ => (EXIT_CANNOT_INVOKE, e.to_string()),
         };
         ExitError::new(code, format!("exec: \"{}\": {why}", argv[0]))
     })?;
     // The terminal sends ^C and ^\ to the command too; let it decide, and report how it ended.
-    for sig in [
-        nix::sys::signal::Signal::SIGINT,
-        nix::sys::signal::Signal::SIGQUIT,
-    ] {
+    for sig in [nix::sys::signal::Signal::SIGINT, nix::sys::signal::Signal::SIGQUIT] {
         // SAFETY: SIG_IGN installs no handler code.
         let _ = unsafe { nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn) };
     }
-    let status = child
-        .wait()
-        .map_err(|e| anyhow::anyhow!("waiting for {}: {e}", argv[0]))?;
-    Ok(status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+    let status = child.wait().map_err(|e| anyhow::anyhow!("waiting for {}: {e}", argv[0]))?;
+    Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
 }

@@ -232,7 +232,8 @@ impl AuthFile {
         let werr = |source| AuthError::Write { path: self.path.clone(), source };
         let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(werr)?;
-        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "auth.json".into());
+        let name =
+            self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "auth.json".into());
         let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
         let mut text = serde_json::to_string_pretty(&self.doc).expect("a JSON value serialises");
         text.push('\n');
@@ -360,7 +361,10 @@ mod tests {
         // Unknown fields survive; remove works on normalised keys.
         std::fs::write(
             &p,
-            format!(r#"{{"auths":{{"http://localhost:5000/":{{"auth":"{}"}}}},"credHelpers":{{"x":"y"}}}}"#, c("u", "p").encode()),
+            format!(
+                r#"{{"auths":{{"http://localhost:5000/":{{"auth":"{}"}}}},"credHelpers":{{"x":"y"}}}}"#,
+                c("u", "p").encode()
+            ),
         )
         .unwrap();
         let mut f = AuthFile::load(&p, false).unwrap();
@@ -382,7 +386,8 @@ mod tests {
     fn legacy_dockercfg() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join(".dockercfg");
-        std::fs::write(&p, format!(r#"{{"https://index.docker.io/v1/":{{"auth":"{}"}}}}"#, c("o", "p").encode())).unwrap();
+        std::fs::write(&p, format!(r#"{{"https://index.docker.io/v1/":{{"auth":"{}"}}}}"#, c("o", "p").encode()))
+            .unwrap();
         assert_eq!(AuthFile::load(&p, true).unwrap().get("docker.io", None).unwrap(), c("o", "p"));
     }
 

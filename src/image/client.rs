@@ -29,7 +29,9 @@ pub enum RegistryError {
     Status { what: String, status: u16, message: String },
     #[error("{what}: {message}")]
     Transport { what: String, message: String },
-    #[error("{what}: manifest digest mismatch: asked for {expected}, got {got}: the registry served a different manifest")]
+    #[error(
+        "{what}: manifest digest mismatch: asked for {expected}, got {got}: the registry served a different manifest"
+    )]
     ManifestDigest { what: String, expected: String, got: String },
     #[error("blob {digest} of {reference} does not match its digest (got {got}): the registry served corrupt data")]
     BlobDigest { digest: String, reference: String, got: String },
@@ -73,7 +75,11 @@ pub enum Challenge {
     #[default]
     None,
     Basic,
-    Bearer { realm: String, service: Option<String>, scope: Option<String> },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
 }
 
 impl Challenge {
@@ -177,24 +183,40 @@ pub fn api_host(registry: &str) -> &str {
 impl Client {
     /// Connect to `registry` (ping `/v2/`, learning how it wants to be authenticated). `insecure` allows
     /// unverified TLS and then plain HTTP, as Podman does for registries marked insecure.
-    pub fn connect(registry: &str, insecure: bool, creds: Option<Credentials>, cert_dir: Option<&Path>) -> Result<Client> {
+    pub fn connect(
+        registry: &str,
+        insecure: bool,
+        creds: Option<Credentials>,
+        cert_dir: Option<&Path>,
+    ) -> Result<Client> {
         let host = api_host(registry);
         let tls = tls_config(registry, !insecure, cert_dir)?;
-        let agent = ureq::AgentBuilder::new()
-            .tls_config(tls)
-            .timeout_connect(Duration::from_secs(30))
-            .timeout_read(Duration::from_secs(120))
-            .timeout_write(Duration::from_secs(120))
-            .redirects(8)
-            .redirect_auth_headers(ureq::RedirectAuthHeaders::SameHost)
-            .user_agent(concat!("warren/", env!("CARGO_PKG_VERSION")))
-            .build();
+        let build_agent = |scheme: &str| -> Result<ureq::Agent> {
+            let mut b = ureq::AgentBuilder::new()
+                .tls_config(tls.clone())
+                .timeout_connect(Duration::from_secs(30))
+                .timeout_read(Duration::from_secs(120))
+                .timeout_write(Duration::from_secs(120))
+                .redirects(8)
+                .redirect_auth_headers(ureq::RedirectAuthHeaders::SameHost)
+                .user_agent(concat!("warren/", env!("CARGO_PKG_VERSION")));
+            if let Some(p) = proxy_for(scheme, host, &|k| std::env::var(k).ok()) {
+                debug!("using proxy {} for {scheme}://{host}", redact_proxy(&p));
+                let proxy = ureq::Proxy::new(&p).map_err(|e| RegistryError::Invalid {
+                    what: format!("the proxy for {host}"),
+                    message: format!("{}: {e}", redact_proxy(&p)),
+                })?;
+                b = b.proxy(proxy);
+            }
+            Ok(b.build())
+        };
         let mut schemes = vec!["https"];
         if insecure {
             schemes.push("http");
         }
         let mut last_err = String::new();
         for scheme in schemes {
+            let agent = build_agent(scheme)?;
             let base = format!("{scheme}://{host}");
             let url = format!("{base}/v2/");
             debug!("GET {url} (ping)");
@@ -214,7 +236,7 @@ impl Client {
                     Challenge::None
                 }
                 Err(ureq::Error::Transport(t)) => {
-                    debug!("{url}: {t}");
+                    debug!("ping failed: {t}");
                     last_err = format!("GET {url}: {}", describe_transport(&t));
                     continue;
                 }
@@ -227,10 +249,15 @@ impl Client {
                 state: Mutex::new(AuthState { challenge, tokens: HashMap::new() }),
             });
         }
-        let hint = if insecure {
-            "is the registry running and reachable?"
+        let hint = if last_err.contains("certificate") {
+            format!(
+                "the registry's certificate is not trusted: put its CA in /etc/containers/certs.d/{registry}/ca.crt \
+                 or pass --cert-dir DIR; --tls-verify=false skips verification"
+            )
+        } else if insecure {
+            "is the registry running and reachable?".to_string()
         } else {
-            "is the registry running? If it serves plain HTTP, mark it insecure in registries.conf or pass --tls-verify=false"
+            "is the registry running? If it serves plain HTTP, mark it insecure in registries.conf or pass --tls-verify=false".to_string()
         };
         Err(RegistryError::Unreachable { registry: registry.to_string(), message: format!("{last_err} ({hint})") })
     }
@@ -262,12 +289,22 @@ impl Client {
         let bytes = read_limited(resp, MAX_MANIFEST_BYTES, what)?;
         let digest = Digest::sha256_of(&bytes);
         if reference.starts_with("sha256:") && reference != digest.as_str() {
-            return Err(RegistryError::ManifestDigest { what: what.into(), expected: reference.into(), got: digest.to_string() });
+            return Err(RegistryError::ManifestDigest {
+                what: what.into(),
+                expected: reference.into(),
+                got: digest.to_string(),
+            });
         }
         if let Some(h) = header_digest.filter(|h| h.starts_with("sha256:") && h != digest.as_str()) {
-            tracing::warn!("{what}: Docker-Content-Digest {h} differs from the manifest's digest {digest}; using {digest}");
+            tracing::warn!(
+                "{what}: Docker-Content-Digest {h} differs from the manifest's digest {digest}; using {digest}"
+            );
         }
-        debug!("{what}: manifest {digest} ({} bytes, {})", bytes.len(), content_type.as_deref().unwrap_or("no content type"));
+        debug!(
+            "{what}: manifest {digest} ({} bytes, {})",
+            bytes.len(),
+            content_type.as_deref().unwrap_or("no content type")
+        );
         Ok(FetchedManifest { bytes, digest, content_type })
     }
 
@@ -277,7 +314,10 @@ impl Client {
         let mut out = Vec::new();
         (&mut r).take(MAX_MANIFEST_BYTES + 1).read_to_end(&mut out).map_err(|e| io_to_registry(e, reference))?;
         if out.len() as u64 > MAX_MANIFEST_BYTES {
-            return Err(RegistryError::Invalid { what: reference.into(), message: format!("blob {digest} is too large for a config") });
+            return Err(RegistryError::Invalid {
+                what: reference.into(),
+                message: format!("blob {digest} is too large for a config"),
+            });
         }
         Ok(out)
     }
@@ -287,7 +327,13 @@ impl Client {
     pub fn blob(&self, repository: &str, digest: &Digest, size: Option<u64>, reference: &str) -> Result<BlobReader> {
         let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
         debug!("fetching blob {digest} of {reference}");
-        let resp = self.send("GET", &url, Some(&pull_scope(repository)), &[], &format!("fetching blob {digest} of {reference}"))?;
+        let resp = self.send(
+            "GET",
+            &url,
+            Some(&pull_scope(repository)),
+            &[],
+            &format!("fetching blob {digest} of {reference}"),
+        )?;
         let content_length = resp.header("content-length").and_then(|v| v.parse::<u64>().ok());
         Ok(BlobReader {
             inner: resp.into_reader(),
@@ -303,14 +349,34 @@ impl Client {
 
     /// GET a JSON document from an API path (`/v2/_catalog`, `/v2/NAME/tags/list`, `/v1/search?...`).
     pub fn get_json(&self, path_and_query: &str, scope: Option<&str>, what: &str) -> Result<serde_json::Value> {
+        self.get_json_page(path_and_query, scope, what).map(|(v, _)| v)
+    }
+
+    /// Like [`Client::get_json`], also returning the next page's path from a `Link: <...>; rel="next"`.
+    pub fn get_json_page(
+        &self,
+        path_and_query: &str,
+        scope: Option<&str>,
+        what: &str,
+    ) -> Result<(serde_json::Value, Option<String>)> {
         let url = format!("{}{path_and_query}", self.base);
         let resp = self.send("GET", &url, scope, &["application/json"], what)?;
+        let next = resp.header("link").and_then(next_link);
         let bytes = read_limited(resp, MAX_JSON_BYTES, what)?;
-        serde_json::from_slice(&bytes).map_err(|e| RegistryError::Invalid { what: what.into(), message: format!("invalid JSON: {e}") })
+        let v = serde_json::from_slice(&bytes)
+            .map_err(|e| RegistryError::Invalid { what: what.into(), message: format!("invalid JSON: {e}") })?;
+        Ok((v, next))
     }
 
     /// Send a request with authentication, retrying once after a 401 with a fresh token.
-    fn send(&self, method: &str, url: &str, scope: Option<&str>, accept: &[&str], what: &str) -> Result<ureq::Response> {
+    fn send(
+        &self,
+        method: &str,
+        url: &str,
+        scope: Option<&str>,
+        accept: &[&str],
+        what: &str,
+    ) -> Result<ureq::Response> {
         let mut retried = false;
         loop {
             let mut req = self.agent.request(method, url);
@@ -356,15 +422,18 @@ impl Client {
                     });
                 }
                 Err(ureq::Error::Transport(t)) => {
-                    debug!("{method} {url}: {t}");
-                    return Err(RegistryError::Transport { what: what.into(), message: format!("{method} {url}: {}", describe_transport(&t)) });
+                    debug!("{method} failed: {t}");
+                    return Err(RegistryError::Transport {
+                        what: what.into(),
+                        message: format!("{method} {url}: {}", describe_transport(&t)),
+                    });
                 }
             }
         }
     }
 
     fn unauthorized(&self, what: &str, message: &str) -> RegistryError {
-        let message = if self.creds.is_some() {
+        let message = if self.creds.is_some() && !message.contains("(the credentials were refused)") {
             format!("{message} (the credentials were refused)")
         } else {
             message.to_string()
@@ -406,7 +475,10 @@ impl Client {
         if let Some(c) = &self.creds {
             req = req.set("Authorization", &format!("Basic {}", c.encode()));
         }
-        debug!("GET {realm} (token, service={service:?}, scope={scope:?}, {})", if self.creds.is_some() { "with credentials" } else { "anonymous" });
+        debug!(
+            "GET {realm} (token, service={service:?}, scope={scope:?}, {})",
+            if self.creds.is_some() { "with credentials" } else { "anonymous" }
+        );
         let resp = match req.call() {
             Ok(r) => r,
             Err(ureq::Error::Status(code @ (401 | 403), r)) => {
@@ -417,18 +489,81 @@ impl Client {
                 return Err(RegistryError::Status { what, status: code, message: error_message(r) })
             }
             Err(ureq::Error::Transport(t)) => {
-                return Err(RegistryError::Transport { message: format!("GET {realm}: {}", describe_transport(&t)), what })
+                return Err(RegistryError::Transport {
+                    message: format!("GET {realm}: {}", describe_transport(&t)),
+                    what,
+                })
             }
         };
         let bytes = read_limited(resp, 1 << 20, &what)?;
-        let v: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| RegistryError::Invalid { what: what.clone(), message: e.to_string() })?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| RegistryError::Invalid { what: what.clone(), message: e.to_string() })?;
         v.get("token")
             .or_else(|| v.get("access_token"))
             .and_then(|t| t.as_str())
             .filter(|t| !t.is_empty())
             .map(str::to_string)
             .ok_or(RegistryError::Invalid { what, message: "the token response has no token".into() })
+    }
+}
+
+/// The path of a `Link: </v2/_catalog?last=x&n=100>; rel="next"` header (same host only).
+pub fn next_link(h: &str) -> Option<String> {
+    h.split(',').find(|l| l.contains("rel=\"next\"") || l.contains("rel=next")).and_then(|l| {
+        let start = l.find('<')? + 1;
+        let end = l.find('>')?;
+        let target = &l[start..end];
+        target.starts_with('/').then(|| target.to_string())
+    })
+}
+
+/// The proxy for a request, by Go's rules (which Podman follows): `HTTPS_PROXY` for https, `HTTP_PROXY`
+/// for http (upper or lower case), none for hosts in `NO_PROXY` (`*`, exact hosts, `.domain` or `domain`
+/// suffixes, optional ports) or for localhost and loopback addresses.
+pub fn proxy_for(scheme: &str, host_port: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let get = |k: &str| env(k).or_else(|| env(&k.to_ascii_lowercase())).filter(|v| !v.trim().is_empty());
+    let proxy = if scheme == "https" { get("HTTPS_PROXY") } else { get("HTTP_PROXY") }?;
+    let (host, port) = split_host_port(host_port);
+    let host = host.to_ascii_lowercase();
+    if host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
+        return None;
+    }
+    if let Some(no) = get("NO_PROXY") {
+        for entry in no.split([',', ' ']).map(str::trim).filter(|e| !e.is_empty()) {
+            if entry == "*" {
+                return None;
+            }
+            let (eh, ep) = split_host_port(entry);
+            if ep.is_some() && ep != port {
+                continue;
+            }
+            let eh = eh.to_ascii_lowercase();
+            let suffix = eh.trim_start_matches("*.").trim_start_matches('.');
+            if host == suffix || host.ends_with(&format!(".{suffix}")) {
+                return None;
+            }
+        }
+    }
+    Some(proxy.trim().to_string())
+}
+
+fn split_host_port(s: &str) -> (&str, Option<&str>) {
+    if let Some(rest) = s.strip_prefix('[') {
+        if let Some((h, after)) = rest.split_once(']') {
+            return (h, after.strip_prefix(':'));
+        }
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && p.bytes().all(|b| b.is_ascii_digit()) => (h, Some(p)),
+        _ => (s, None),
+    }
+}
+
+/// A proxy URL without its password, for logs and errors.
+fn redact_proxy(p: &str) -> String {
+    match (p.find("://"), p.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &p[..s], &p[at + 1..]),
+        _ => p.to_string(),
     }
 }
 
@@ -441,7 +576,10 @@ fn read_limited(resp: ureq::Response, limit: u64, what: &str) -> Result<Vec<u8>>
     let mut out = Vec::new();
     resp.into_reader().take(limit + 1).read_to_end(&mut out).map_err(|e| io_to_registry(e, what))?;
     if out.len() as u64 > limit {
-        return Err(RegistryError::Invalid { what: what.into(), message: format!("response larger than {limit} bytes") });
+        return Err(RegistryError::Invalid {
+            what: what.into(),
+            message: format!("response larger than {limit} bytes"),
+        });
     }
     Ok(out)
 }
@@ -484,13 +622,13 @@ fn error_message(r: ureq::Response) -> String {
 }
 
 fn describe_transport(t: &ureq::Transport) -> String {
-    let mut s = t.to_string();
-    // ureq's message includes the URL again; keep the cause.
+    // ureq's Display repeats the URL; say what failed and why.
+    let mut s = t.kind().to_string();
+    if let Some(m) = t.message() {
+        s = format!("{s}: {m}");
+    }
     if let Some(src) = std::error::Error::source(t) {
-        let src = src.to_string();
-        if !s.contains(&src) {
-            s = format!("{s}: {src}");
-        }
+        s = format!("{s}: {src}");
     }
     s
 }
@@ -536,7 +674,11 @@ impl Read for BlobReader {
             if let Some(size) = self.size.filter(|s| *s > 0 && self.read > *s) {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
-                    RegistryError::BlobSize { digest: self.expected.to_string(), reference: self.reference.clone(), expected: size },
+                    RegistryError::BlobSize {
+                        digest: self.expected.to_string(),
+                        reference: self.reference.clone(),
+                        expected: size,
+                    },
                 ));
             }
             return Ok(n);
@@ -545,7 +687,11 @@ impl Read for BlobReader {
         if got != self.expected {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                RegistryError::BlobDigest { digest: self.expected.to_string(), reference: self.reference.clone(), got: got.to_string() },
+                RegistryError::BlobDigest {
+                    digest: self.expected.to_string(),
+                    reference: self.reference.clone(),
+                    got: got.to_string(),
+                },
             ));
         }
         self.verified = true;
@@ -605,7 +751,11 @@ fn tls_config(registry: &str, verify: bool, cert_dir: Option<&Path>) -> Result<A
                 "cert" if client_cert.is_none() => {
                     let key = f.with_extension("key");
                     if !key.exists() {
-                        return Err(tls_err(format!("missing key {} for client certificate {}", key.display(), f.display())));
+                        return Err(tls_err(format!(
+                            "missing key {} for client certificate {}",
+                            key.display(),
+                            f.display()
+                        )));
                     }
                     debug!("using client certificate {}", f.display());
                     client_cert = Some((read_certs(&f).map_err(tls_err)?, read_key(&key).map_err(tls_err)?));
@@ -628,7 +778,9 @@ fn tls_config(registry: &str, verify: bool, cert_dir: Option<&Path>) -> Result<A
         builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
     };
     let config = match client_cert {
-        Some((certs, key)) => builder.with_client_auth_cert(certs, key).map_err(|e| tls_err(format!("client certificate: {e}")))?,
+        Some((certs, key)) => {
+            builder.with_client_auth_cert(certs, key).map_err(|e| tls_err(format!("client certificate: {e}")))?
+        }
         None => builder.with_no_client_auth(),
     };
     Ok(Arc::new(config))
@@ -707,7 +859,8 @@ mod tests {
             }
         );
         // Commas inside quotes, spaces, unquoted values, case-insensitive names.
-        let c = Challenge::parse(r#"bearer Realm="https://r/t", scope="repository:a/b:pull,push", service=reg"#).unwrap();
+        let c =
+            Challenge::parse(r#"bearer Realm="https://r/t", scope="repository:a/b:pull,push", service=reg"#).unwrap();
         assert_eq!(
             c,
             Challenge::Bearer {
@@ -751,11 +904,53 @@ mod tests {
         let bad = Digest::sha256_of(b"other");
         let e = mk(&bad, None).read_to_end(&mut Vec::new()).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains(&format!("blob {bad} of localhost:5000/warren/corrupt:latest does not match its digest (got {good})")), "{msg}");
+        assert!(
+            msg.contains(&format!(
+                "blob {bad} of localhost:5000/warren/corrupt:latest does not match its digest (got {good})"
+            )),
+            "{msg}"
+        );
         assert!(msg.contains("corrupt data"));
         assert!(matches!(io_to_registry(e, "x"), RegistryError::BlobDigest { .. }));
         let e = mk(&good, Some(3)).read_to_end(&mut Vec::new()).unwrap_err();
         assert!(e.to_string().contains("larger than the 3 bytes"), "{e}");
+    }
+
+    #[test]
+    fn proxies_follow_go_rules() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let e = env(&[
+            ("HTTPS_PROXY", "http://proxy:3128"),
+            ("http_proxy", "http://p2:80"),
+            ("NO_PROXY", "internal.example, .corp,10.0.0.1:5000"),
+        ]);
+        assert_eq!(proxy_for("https", "quay.io", &e).as_deref(), Some("http://proxy:3128"));
+        assert_eq!(proxy_for("http", "quay.io", &e).as_deref(), Some("http://p2:80"));
+        assert_eq!(proxy_for("https", "localhost:5000", &e), None);
+        assert_eq!(proxy_for("https", "127.0.0.1:5000", &e), None);
+        assert_eq!(proxy_for("https", "[::1]:5000", &e), None);
+        assert_eq!(proxy_for("https", "internal.example", &e), None);
+        assert_eq!(proxy_for("https", "reg.internal.example:443", &e), None);
+        assert_eq!(proxy_for("https", "x.corp", &e), None);
+        assert_eq!(proxy_for("https", "10.0.0.1:5000", &e), None);
+        assert_eq!(proxy_for("https", "10.0.0.1:5001", &e).as_deref(), Some("http://proxy:3128"));
+        assert_eq!(proxy_for("https", "notinternal.example", &e).as_deref(), Some("http://proxy:3128"));
+        let all = env(&[("HTTPS_PROXY", "http://proxy:3128"), ("no_proxy", "*")]);
+        assert_eq!(proxy_for("https", "quay.io", &all), None);
+        assert_eq!(proxy_for("https", "quay.io", &env(&[])), None);
+        assert_eq!(redact_proxy("http://u:secret@proxy:3128"), "http://***@proxy:3128");
+    }
+
+    #[test]
+    fn link_headers() {
+        assert_eq!(
+            next_link(r#"</v2/_catalog?last=b&n=100>; rel="next""#).as_deref(),
+            Some("/v2/_catalog?last=b&n=100")
+        );
+        assert_eq!(next_link(r#"<https://elsewhere/x>; rel="next""#), None);
+        assert_eq!(next_link(r#"</v2/x>; rel="prev""#), None);
     }
 
     #[test]

@@ -185,7 +185,8 @@ impl Manifest {
         let raw: RawManifest =
             serde_json::from_slice(bytes).map_err(|e| ManifestError::Parse(what.into(), e.to_string()))?;
         let ct = content_type.map(|c| c.split(';').next().unwrap_or(c).trim().to_string());
-        let media_type = raw.media_type.clone().filter(|m| !m.is_empty()).or(ct.filter(|c| c.starts_with("application/vnd.")));
+        let media_type =
+            raw.media_type.clone().filter(|m| !m.is_empty()).or(ct.filter(|c| c.starts_with("application/vnd.")));
         if raw.schema_version == Some(1) || media_type.as_deref() == Some(DOCKER_SCHEMA1) {
             return Err(ManifestError::Schema1(what.into()));
         }
@@ -210,7 +211,11 @@ impl Manifest {
 }
 
 /// The index entry for `wanted`, or an error listing what the index has.
-pub fn select_platform<'a>(what: &str, manifests: &'a [Descriptor], wanted: &Platform) -> Result<&'a Descriptor, ManifestError> {
+pub fn select_platform<'a>(
+    what: &str,
+    manifests: &'a [Descriptor],
+    wanted: &Platform,
+) -> Result<&'a Descriptor, ManifestError> {
     let usable = |d: &&Descriptor| {
         d.platform.as_ref().is_some_and(|p| wanted.matches(p))
             && !matches!(d.media_type.as_str(), OCI_INDEX | DOCKER_LIST)
@@ -246,9 +251,9 @@ pub fn layer_media_type(what: &str, d: &Descriptor) -> Result<&'static str, Mani
         | "application/vnd.docker.image.rootfs.diff.tar.gzip"
         | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => OCI_LAYER_GZIP,
         OCI_LAYER_ZSTD | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => OCI_LAYER_ZSTD,
-        OCI_LAYER_TAR | "application/vnd.oci.image.layer.nondistributable.v1.tar" | "application/vnd.docker.image.rootfs.diff.tar" => {
-            OCI_LAYER_TAR
-        }
+        OCI_LAYER_TAR
+        | "application/vnd.oci.image.layer.nondistributable.v1.tar"
+        | "application/vnd.docker.image.rootfs.diff.tar" => OCI_LAYER_TAR,
         // Some old tools leave the type empty; Docker's default is gzip.
         "" => OCI_LAYER_GZIP,
         _ => {
@@ -282,7 +287,10 @@ mod tests {
         assert_eq!(Platform::choose(Some("linux/arm64"), None, None, None).unwrap(), plat("linux", "arm64", None));
         assert_eq!(Platform::choose(Some("linux/arm/v7"), None, None, None).unwrap(), plat("linux", "arm", Some("v7")));
         assert_eq!(Platform::choose(None, None, Some("arm64"), None).unwrap(), plat("linux", "arm64", None));
-        assert_eq!(Platform::choose(None, Some("windows"), Some("amd64"), None).unwrap(), plat("windows", "amd64", None));
+        assert_eq!(
+            Platform::choose(None, Some("windows"), Some("amd64"), None).unwrap(),
+            plat("windows", "amd64", None)
+        );
         assert_eq!(Platform::choose(None, None, Some("arm"), Some("v6")).unwrap(), plat("linux", "arm", Some("v6")));
         assert_eq!(Platform::choose(None, None, Some("x86_64"), None).unwrap().architecture, "amd64");
         assert!(Platform::choose(Some("linux/"), None, None, None).is_err());
@@ -331,7 +339,10 @@ mod tests {
         }
         let idx = br#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:cc","size":1,"platform":{"architecture":"amd64","os":"linux"}}]}"#;
         assert!(matches!(Manifest::parse("x", idx, None).unwrap(), Manifest::Index { .. }));
-        assert!(Manifest::parse("x", br#"{"schemaVersion":1,"fsLayers":[]}"#, None).unwrap_err().to_string().contains("schema 1"));
+        assert!(Manifest::parse("x", br#"{"schemaVersion":1,"fsLayers":[]}"#, None)
+            .unwrap_err()
+            .to_string()
+            .contains("schema 1"));
         assert!(Manifest::parse("x", b"nope", None).is_err());
         assert!(Manifest::parse("x", b"{}", None).is_err());
     }
@@ -339,7 +350,10 @@ mod tests {
     #[test]
     fn layer_types() {
         let d = |mt: &str| Descriptor { media_type: mt.into(), digest: "sha256:x".into(), size: 0, platform: None };
-        assert_eq!(layer_media_type("x", &d("application/vnd.docker.image.rootfs.diff.tar.gzip")).unwrap(), OCI_LAYER_GZIP);
+        assert_eq!(
+            layer_media_type("x", &d("application/vnd.docker.image.rootfs.diff.tar.gzip")).unwrap(),
+            OCI_LAYER_GZIP
+        );
         assert_eq!(layer_media_type("x", &d(OCI_LAYER_ZSTD)).unwrap(), OCI_LAYER_ZSTD);
         assert_eq!(layer_media_type("x", &d(OCI_LAYER_TAR)).unwrap(), OCI_LAYER_TAR);
         assert!(layer_media_type("x", &d("application/x-foo")).unwrap_err().to_string().contains("application/x-foo"));

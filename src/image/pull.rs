@@ -170,10 +170,13 @@ impl Puller {
                 debug!("{r}: chose {} for {}", chosen.digest, self.opts.platform);
                 let d = Digest::parse(&chosen.digest).with_context(|| format!("{r}: index entry"))?;
                 let what = format!("reading manifest {d} in {}", r.name());
-                let FetchedManifest { bytes, digest, content_type } = client.manifest(&r.repository, d.as_str(), &what)?;
+                let FetchedManifest { bytes, digest, content_type } =
+                    client.manifest(&r.repository, d.as_str(), &what)?;
                 match Manifest::parse(&format!("{}@{d}", r.name()), &bytes, content_type.as_deref())? {
                     Manifest::Image(m) => (m, bytes, digest, media_type),
-                    Manifest::Index { .. } => bail!("{r}: the index entry for {} is itself an index", self.opts.platform),
+                    Manifest::Index { .. } => {
+                        bail!("{r}: the index entry for {} is itself an index", self.opts.platform)
+                    }
                 }
             }
         };
@@ -198,7 +201,8 @@ impl Remote {
 
     /// Fetch and verify the config blob, and read what a pull needs from it.
     pub fn config(&self) -> Result<ConfigInfo> {
-        let digest = Digest::parse(&self.manifest.config.digest).with_context(|| format!("{}: config descriptor", self.what()))?;
+        let digest = Digest::parse(&self.manifest.config.digest)
+            .with_context(|| format!("{}: config descriptor", self.what()))?;
         let bytes = self.client.blob_bytes(&self.source.repository, &digest, &self.what())?;
         parse_config(&self.what(), bytes, digest)
     }
@@ -225,7 +229,8 @@ impl Remote {
 
 /// Read diff IDs, created, os and architecture from a config blob.
 pub fn parse_config(what: &str, bytes: Vec<u8>, digest: Digest) -> Result<ConfigInfo> {
-    let v: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| format!("{what}: parsing the image config {digest}"))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).with_context(|| format!("{what}: parsing the image config {digest}"))?;
     let diff_ids = v
         .pointer("/rootfs/diff_ids")
         .and_then(|d| d.as_array())
@@ -274,32 +279,41 @@ pub fn plan_layers(what: &str, m: &ImageManifest, diff_ids: &[Digest]) -> Result
 /// What a pull prints on stderr: nothing, or Podman's lines with progress bars (on a terminal).
 pub struct Reporter {
     bars: Option<indicatif::MultiProgress>,
+    /// Once a bar is drawn, lines must go through the MultiProgress to keep the bars intact.
+    drawing: AtomicBool,
 }
 
 impl Reporter {
     /// Progress only when stderr is a terminal and the caller is not quiet.
     pub fn new(quiet: bool) -> Reporter {
         let tty = std::io::stderr().is_terminal();
-        Reporter { bars: (!quiet && tty).then(indicatif::MultiProgress::new) }
+        Reporter { bars: (!quiet && tty).then(indicatif::MultiProgress::new), drawing: AtomicBool::new(false) }
     }
 
     pub fn silent() -> Reporter {
-        Reporter { bars: None }
+        Reporter { bars: None, drawing: AtomicBool::new(false) }
     }
 
     fn line(&self, s: &str) {
         if let Some(b) = &self.bars {
-            let _ = b.println(s);
+            if self.drawing.load(Ordering::SeqCst) {
+                let _ = b.println(s);
+            } else {
+                eprintln!("{s}");
+            }
         }
     }
 
     fn bar(&self, blob: &Digest, total: u64) -> Option<indicatif::ProgressBar> {
         let mp = self.bars.as_ref()?;
+        self.drawing.store(true, Ordering::SeqCst);
         let pb = mp.add(indicatif::ProgressBar::new(total));
         pb.set_style(
-            indicatif::ProgressStyle::with_template("Copying blob {prefix} {wide_bar} {bytes} / {total_bytes} ({bytes_per_sec}) {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "Copying blob {prefix} {wide_bar} {bytes} / {total_bytes} ({bytes_per_sec}) {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         pb.set_prefix(short(blob));
         Some(pb)
@@ -327,11 +341,32 @@ pub fn ensure_image(
 }
 
 /// The whole pull, reporting through `reporter`.
-pub fn pull_with(store: &Store, input: &str, policy: PullPolicy, opts: &PullOptions, reporter: &Reporter) -> Result<ImageRecord> {
+pub fn pull_with(
+    store: &Store,
+    input: &str,
+    policy: PullPolicy,
+    opts: &PullOptions,
+    reporter: &Reporter,
+) -> Result<ImageRecord> {
+    // Podman accepts the docker:// transport prefix; it is the only transport a pull here knows.
+    let input = input.strip_prefix("docker://").unwrap_or(input);
     // Reject malformed names before anything else.
     Reference::parse_unresolved(input)?;
+    let conf = std::cell::OnceCell::new();
     let local = || -> Result<Option<ImageRecord>> {
-        store.find_image(input).with_context(|| format!("looking up {input} in local storage"))
+        if let Some(img) = store.find_image(input).with_context(|| format!("looking up {input} in local storage"))? {
+            return Ok(Some(img));
+        }
+        // A short name: also look for what it resolves to (registries.conf), whatever the store's rule.
+        if Reference::parse_unresolved(input)?.is_short() {
+            let conf = conf.get_or_init(|| RegistriesConf::load().unwrap_or_default());
+            for cand in conf.candidates(input).unwrap_or_default() {
+                if let Some(img) = store.find_image(&cand.familiar_name())? {
+                    return Ok(Some(img));
+                }
+            }
+        }
+        Ok(None)
     };
     match policy {
         PullPolicy::Missing => {
@@ -391,12 +426,10 @@ fn combine_errors(input: &str, mut errors: Vec<(Reference, anyhow::Error)>) -> a
 
 /// Is this remote image already complete in storage? Then only its names may need updating.
 fn already_present(store: &Store, remote: &Remote) -> Result<Option<ImageRecord>> {
-    let top = format!("{}@{}", remote.name.name(), remote.top_digest);
-    let inst = format!("{}@{}", remote.name.name(), remote.manifest_digest);
+    // Match on the platform manifest: an index digest says nothing about which platform is local.
+    let inst = format!("@{}", remote.manifest_digest);
     for img in store.images()? {
-        let same = img.digest == remote.top_digest
-            || img.digest == remote.manifest_digest
-            || img.repo_digests.iter().any(|d| *d == top || *d == inst);
+        let same = img.digest == remote.manifest_digest || img.repo_digests.iter().any(|d| d.ends_with(&inst));
         if !same {
             continue;
         }
@@ -504,7 +537,13 @@ pub fn pull_remote(store: &Store, remote: &Remote, reporter: &Reporter) -> Resul
 
 /// Fetch layers `todo` (indexes into `plan`) with up to [`PARALLEL_LAYERS`] at once; returns their
 /// uncompressed sizes. Stops handing out work at the first failure and reports the root cause.
-fn fetch_layers(store: &Store, remote: &Remote, plan: &[LayerPlan], todo: &[usize], reporter: &Reporter) -> Result<Vec<(usize, u64)>> {
+fn fetch_layers(
+    store: &Store,
+    remote: &Remote,
+    plan: &[LayerPlan],
+    todo: &[usize],
+    reporter: &Reporter,
+) -> Result<Vec<(usize, u64)>> {
     if todo.is_empty() {
         return Ok(Vec::new());
     }
@@ -513,7 +552,8 @@ fn fetch_layers(store: &Store, remote: &Remote, plan: &[LayerPlan], todo: &[usiz
     let results: Mutex<Vec<(usize, u64)>> = Mutex::new(Vec::new());
     let first_err: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let workers = todo.len().min(PARALLEL_LAYERS);
-    let bars: Vec<Option<indicatif::ProgressBar>> = todo.iter().map(|&i| reporter.bar(&plan[i].blob, plan[i].blob_size)).collect();
+    let bars: Vec<Option<indicatif::ProgressBar>> =
+        todo.iter().map(|&i| reporter.bar(&plan[i].blob, plan[i].blob_size)).collect();
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| loop {
@@ -546,6 +586,11 @@ fn fetch_layers(store: &Store, remote: &Remote, plan: &[LayerPlan], todo: &[usiz
             });
         }
     });
+    // The bars are finished and stay as they are: plain lines from here on.
+    if reporter.drawing.swap(false, Ordering::SeqCst) {
+        // indicatif leaves the cursor at the end of the last bar.
+        eprintln!();
+    }
     if let Some(e) = first_err.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);
     }
@@ -598,7 +643,13 @@ impl Read for Watch<'_> {
     }
 }
 
-fn fetch_one(store: &Store, remote: &Remote, layer: &LayerPlan, bar: Option<&indicatif::ProgressBar>, abort: &AtomicBool) -> Result<u64> {
+fn fetch_one(
+    store: &Store,
+    remote: &Remote,
+    layer: &LayerPlan,
+    bar: Option<&indicatif::ProgressBar>,
+    abort: &AtomicBool,
+) -> Result<u64> {
     let mut blob = remote.blob(layer)?;
     if let Some(b) = bar {
         if let Some(t) = blob.total() {
@@ -684,7 +735,12 @@ mod tests {
     }
 
     fn layer(d: char, mt: &str) -> Descriptor {
-        Descriptor { media_type: mt.into(), digest: format!("sha256:{}", d.to_string().repeat(64)), size: 10, platform: None }
+        Descriptor {
+            media_type: mt.into(),
+            digest: format!("sha256:{}", d.to_string().repeat(64)),
+            size: 10,
+            platform: None,
+        }
     }
 
     #[test]
@@ -692,7 +748,10 @@ mod tests {
         let m = ImageManifest {
             media_type: manifest::OCI_MANIFEST.into(),
             config: layer('c', "application/vnd.oci.image.config.v1+json"),
-            layers: vec![layer('a', "application/vnd.docker.image.rootfs.diff.tar.gzip"), layer('b', manifest::OCI_LAYER_ZSTD)],
+            layers: vec![
+                layer('a', "application/vnd.docker.image.rootfs.diff.tar.gzip"),
+                layer('b', manifest::OCI_LAYER_ZSTD),
+            ],
         };
         let d1 = Digest::sha256_of(b"1");
         let d2 = Digest::sha256_of(b"2");
@@ -709,9 +768,11 @@ mod tests {
     #[test]
     fn config_parsing() {
         let d = Digest::sha256_of(b"x");
-        let cfg = format!(r#"{{"architecture":"amd64","os":"linux","created":"2024-01-01T00:00:00Z","rootfs":{{"type":"layers","diff_ids":["{d}"]}}}}"#);
+        let cfg = format!(
+            r#"{{"architecture":"amd64","os":"linux","created":"2024-01-01T00:00:00Z","rootfs":{{"type":"layers","diff_ids":["{d}"]}}}}"#
+        );
         let c = parse_config("x", cfg.into_bytes(), d.clone()).unwrap();
-        assert_eq!(c.diff_ids, [d.clone()]);
+        assert_eq!(c.diff_ids, std::slice::from_ref(&d));
         assert_eq!(c.created.as_deref(), Some("2024-01-01T00:00:00Z"));
         assert!(parse_config("x", b"{}".to_vec(), d.clone()).unwrap_err().to_string().contains("diff_ids"));
         assert!(parse_config("x", br#"{"rootfs":{"diff_ids":["nope"]}}"#.to_vec(), d).is_err());

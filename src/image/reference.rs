@@ -384,7 +384,10 @@ mod tests {
         assert!(err("busybox:a/b").contains("invalid"));
         assert!(err("busybox:a+b").contains("tag"));
         assert!(err(&format!("busybox:{}", "a".repeat(129))).contains("tag"));
-        assert_eq!(p(&format!("busybox:{}", "a".repeat(128))), format!("docker.io/library/busybox:{}", "a".repeat(128)));
+        assert_eq!(
+            p(&format!("busybox:{}", "a".repeat(128))),
+            format!("docker.io/library/busybox:{}", "a".repeat(128))
+        );
         assert!(err("busybox@").contains("digest"));
         assert!(err("busybox@sha256:abc").contains("digest"));
         assert!(err("busybox@md5:0123").contains("digest"));

@@ -182,7 +182,8 @@ impl RegistriesConf {
             files.extend(dropins);
         }
         for f in files {
-            let text = std::fs::read_to_string(&f).map_err(|source| RegistriesError::Read { path: f.clone(), source })?;
+            let text =
+                std::fs::read_to_string(&f).map_err(|source| RegistriesError::Read { path: f.clone(), source })?;
             conf.merge_str(&text, &f)?;
         }
         Ok(conf)
@@ -232,7 +233,10 @@ impl RegistriesConf {
                 .mirror
                 .unwrap_or_default()
                 .into_iter()
-                .map(|m| Mirror { location: m.location.trim_end_matches('/').to_string(), insecure: m.insecure.unwrap_or(false) })
+                .map(|m| Mirror {
+                    location: m.location.trim_end_matches('/').to_string(),
+                    insecure: m.insecure.unwrap_or(false),
+                })
                 .collect();
             new_rules.push(RegistryRule {
                 location: if prefix.starts_with("*.") { String::new() } else { location.clone() },
@@ -263,10 +267,13 @@ impl RegistriesConf {
     /// The rule with the longest prefix matching `name` (`host[:port]/repository...`), if any.
     pub fn rule_for(&self, name: &str) -> Option<&RegistryRule> {
         let host = name.split('/').next().unwrap_or(name);
-        self.rules
-            .iter()
-            .filter(|r| prefix_matches(&r.prefix, name, host))
-            .max_by_key(|r| if r.prefix.starts_with("*.") { 0 } else { r.prefix.len() + 1 })
+        self.rules.iter().filter(|r| prefix_matches(&r.prefix, name, host)).max_by_key(|r| {
+            if r.prefix.starts_with("*.") {
+                0
+            } else {
+                r.prefix.len() + 1
+            }
+        })
     }
 
     /// Whether plain HTTP / unverified TLS is allowed for this registry host.
@@ -478,7 +485,8 @@ location = "mirror2.local"
         );
         let r = Reference::parse("example.com/foo/img:1").unwrap();
         let s = c.pull_sources(&r).unwrap();
-        let got: Vec<(String, bool, bool)> = s.iter().map(|p| (p.reference.to_string(), p.insecure, p.mirror)).collect();
+        let got: Vec<(String, bool, bool)> =
+            s.iter().map(|p| (p.reference.to_string(), p.insecure, p.mirror)).collect();
         assert_eq!(
             got,
             [
@@ -574,7 +582,8 @@ registries = ["evil.io"]
         let c = RegistriesConf::load_from(&p).unwrap();
         assert_eq!(c.search, ["b.io"]);
         assert_eq!(c.files.len(), 3);
-        std::fs::write(home.join(USER_CONF_DIR).join("1.conf"), "unqualified-search-registries = [\"u.io\"]\n").unwrap();
+        std::fs::write(home.join(USER_CONF_DIR).join("1.conf"), "unqualified-search-registries = [\"u.io\"]\n")
+            .unwrap();
         assert_eq!(RegistriesConf::load_from(&p).unwrap().search, ["u.io"]);
 
         // A user file replaces the system file and the system drop-ins.

@@ -77,7 +77,9 @@ fn parse_filters(f: &[String]) -> Result<Filters> {
             }
         };
         match k {
-            "stars" => out.stars = v.parse().map_err(|_| anyhow::anyhow!("invalid filter {s:?}: stars must be a number"))?,
+            "stars" => {
+                out.stars = v.parse().map_err(|_| anyhow::anyhow!("invalid filter {s:?}: stars must be a number"))?
+            }
             "is-official" => out.official = Some(b(v)?),
             "is-automated" => out.automated = Some(b(v)?),
             _ => bail!("invalid filter {s:?}: supported filters are stars, is-official, is-automated"),
@@ -117,7 +119,11 @@ pub fn search(term: &str, opts: &SearchOptions) -> Result<Vec<SearchResult>> {
     let mut results = Vec::new();
     let mut errors = Vec::new();
     for reg in &registries {
-        let res = if opts.list_tags { list_tags(&conf, reg, &needle, limit, opts) } else { search_one(&conf, reg, &needle, limit, opts) };
+        let res = if opts.list_tags {
+            list_tags(&conf, reg, &needle, limit, opts)
+        } else {
+            search_one(&conf, reg, &needle, limit, opts)
+        };
         match res {
             Ok(r) => results.extend(r.into_iter().filter(|r| keep(r, &filters))),
             Err(e) => {
@@ -151,7 +157,13 @@ fn connect(conf: &RegistriesConf, registry: &str, api_registry: &str, opts: &Sea
     Ok(Client::connect(api_registry, insecure, creds, opts.client.cert_dir.as_deref())?)
 }
 
-fn search_one(conf: &RegistriesConf, registry: &str, needle: &str, limit: usize, opts: &SearchOptions) -> Result<Vec<SearchResult>> {
+fn search_one(
+    conf: &RegistriesConf,
+    registry: &str,
+    needle: &str,
+    limit: usize,
+    opts: &SearchOptions,
+) -> Result<Vec<SearchResult>> {
     // Docker Hub: only the v1 search API (on index.docker.io) answers.
     let api = if registry == "docker.io" { "index.docker.io" } else { registry };
     let client = connect(conf, registry, api, opts)?;
@@ -165,7 +177,13 @@ fn search_one(conf: &RegistriesConf, registry: &str, needle: &str, limit: usize,
                         .take(limit)
                         .map(|it| {
                             let s = |k: &str| it.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-                            let flag = |k: &str| if it.get(k).and_then(|x| x.as_bool()).unwrap_or(false) { "[OK]" } else { "" };
+                            let flag = |k: &str| {
+                                if it.get(k).and_then(|x| x.as_bool()).unwrap_or(false) {
+                                    "[OK]"
+                                } else {
+                                    ""
+                                }
+                            };
                             let mut name = s("name");
                             if registry == "docker.io" && !name.contains('/') {
                                 name = format!("library/{name}");
@@ -189,12 +207,21 @@ fn search_one(conf: &RegistriesConf, registry: &str, needle: &str, limit: usize,
         }
     }
     let client = if api != registry { connect(conf, registry, registry, opts)? } else { client };
-    let v = client.get_json("/v2/_catalog?n=10000", Some("registry:catalog:*"), &format!("listing the catalog of {registry}"))?;
-    let repos: Vec<String> = v
-        .get("repositories")
-        .and_then(|r| r.as_array())
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
+    let mut repos: Vec<String> = Vec::new();
+    let mut page = Some("/v2/_catalog?n=1000".to_string());
+    // Follow the pages, within reason (a million repositories).
+    for _ in 0..1000 {
+        let Some(p) = page.take() else { break };
+        let (v, next) =
+            client.get_json_page(&p, Some("registry:catalog:*"), &format!("listing the catalog of {registry}"))?;
+        repos.extend(
+            v.get("repositories")
+                .and_then(|r| r.as_array())
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        );
+        page = next;
+    }
     Ok(filter_catalog(registry, &repos, needle, limit))
 }
 
@@ -218,17 +245,32 @@ pub fn filter_catalog(registry: &str, repos: &[String], needle: &str, limit: usi
     out
 }
 
-fn list_tags(conf: &RegistriesConf, registry: &str, repo: &str, limit: usize, opts: &SearchOptions) -> Result<Vec<SearchResult>> {
+fn list_tags(
+    conf: &RegistriesConf,
+    registry: &str,
+    repo: &str,
+    limit: usize,
+    opts: &SearchOptions,
+) -> Result<Vec<SearchResult>> {
     let repo = repo.split([':', '@']).next().unwrap_or(repo);
     let client = connect(conf, registry, registry, opts)?;
     let scope = super::client::pull_scope(repo);
-    let v = client.get_json(&format!("/v2/{repo}/tags/list"), Some(&scope), &format!("listing the tags of {registry}/{repo}"))?;
+    let v = client.get_json(
+        &format!("/v2/{repo}/tags/list"),
+        Some(&scope),
+        &format!("listing the tags of {registry}/{repo}"),
+    )?;
     let tags = v.get("tags").and_then(|t| t.as_array()).cloned().unwrap_or_default();
     Ok(tags
         .iter()
         .filter_map(|t| t.as_str())
         .take(limit)
-        .map(|t| SearchResult { index: registry.into(), name: format!("{registry}/{repo}"), tag: t.into(), ..Default::default() })
+        .map(|t| SearchResult {
+            index: registry.into(),
+            name: format!("{registry}/{repo}"),
+            tag: t.into(),
+            ..Default::default()
+        })
         .collect())
 }
 
@@ -377,7 +419,8 @@ mod tests {
 
     #[test]
     fn catalog_filtering() {
-        let repos: Vec<String> = ["lab/busybox", "lab/debian", "warren/busybox", "lab"].iter().map(|s| s.to_string()).collect();
+        let repos: Vec<String> =
+            ["lab/busybox", "lab/debian", "warren/busybox", "lab"].iter().map(|s| s.to_string()).collect();
         let names = |v: Vec<SearchResult>| v.into_iter().map(|r| r.name).collect::<Vec<_>>();
         assert_eq!(
             names(filter_catalog("localhost:5000", &repos, "lab", 25)),
@@ -390,7 +433,11 @@ mod tests {
 
     fn sample() -> Vec<SearchResult> {
         vec![
-            SearchResult { index: "localhost:5000".into(), name: "localhost:5000/lab/busybox".into(), ..Default::default() },
+            SearchResult {
+                index: "localhost:5000".into(),
+                name: "localhost:5000/lab/busybox".into(),
+                ..Default::default()
+            },
             SearchResult {
                 index: "docker.io".into(),
                 name: "docker.io/library/busybox".into(),
@@ -408,7 +455,7 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], "NAME                        DESCRIPTION");
         assert_eq!(lines[1], "localhost:5000/lab/busybox");
-        assert_eq!(lines[2], "docker.io/library/busybox   Busybox base image with a very long descrip...");
+        assert_eq!(lines[2], "docker.io/library/busybox   Busybox base image with a very long descript...");
         let out = render(&sample(), None, false, true).unwrap();
         assert!(out.contains("goes on"));
     }
@@ -419,7 +466,8 @@ mod tests {
         assert_eq!(out, "localhost:5000/lab/busybox 0\ndocker.io/library/busybox 3\n");
         let out = render(&sample(), Some("table {{.Index}}\\t{{.Official}}"), false, false).unwrap();
         assert_eq!(out.lines().next().unwrap(), "INDEX           OFFICIAL");
-        let v: serde_json::Value = serde_json::from_str(&render(&sample(), Some("json"), false, false).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&render(&sample(), Some("json"), false, false).unwrap()).unwrap();
         assert_eq!(v[1]["Name"], "docker.io/library/busybox");
         assert_eq!(v[1]["Stars"], 3);
         assert!(render(&sample(), Some("{{.Nope}}"), false, false).unwrap_err().to_string().contains("Nope"));

@@ -140,10 +140,18 @@ impl IdPolicy {
     }
 
     fn describe(ranges: &[(u64, u64)]) -> String {
-        let v: Vec<String> = ranges
-            .iter()
-            .map(|(s, n)| if *n == 1 { s.to_string() } else { format!("{}-{}", s, s + n - 1) })
-            .collect();
+        // Merge adjacent ranges (`0 1002 1` + `1 100000 65536` is container ids 0-65536).
+        let mut sorted = ranges.to_vec();
+        sorted.sort();
+        let mut merged: Vec<(u64, u64)> = Vec::new();
+        for (s, n) in sorted {
+            match merged.last_mut() {
+                Some(last) if last.0 + last.1 == s => last.1 += n,
+                _ => merged.push((s, n)),
+            }
+        }
+        let v: Vec<String> =
+            merged.iter().map(|(s, n)| if *n == 1 { s.to_string() } else { format!("{}-{}", s, s + n - 1) }).collect();
         if v.is_empty() {
             "none".into()
         } else {
@@ -193,9 +201,8 @@ impl Compression {
             | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
             | "application/vnd.docker.image.rootfs.diff.tar.gzip"
             | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Some(Compression::Gzip),
-            "application/vnd.oci.image.layer.v1.tar+zstd" | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => {
-                Some(Compression::Zstd)
-            }
+            "application/vnd.oci.image.layer.v1.tar+zstd"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => Some(Compression::Zstd),
             "application/vnd.oci.image.layer.v1.tar"
             | "application/vnd.oci.image.layer.nondistributable.v1.tar"
             | "application/vnd.docker.image.rootfs.diff.tar" => Some(Compression::None),
@@ -298,10 +305,19 @@ pub fn extract_layer(
 
 /// Extract an uncompressed tar stream into `dest` (which must exist). Reads entries up to the
 /// end-of-archive marker only.
-pub fn extract_tar(reader: &mut dyn Read, dest: &Path, opts: &ExtractOptions, label: &LayerLabel) -> Result<ExtractStats, ExtractError> {
-    let root = sys::openat(libc::AT_FDCWD, dest.as_os_str(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0).map_err(|source| {
-        ExtractError::Io { layer: label.clone(), entry: String::new(), op: format!("opening {}", dest.display()), source }
-    })?;
+pub fn extract_tar(
+    reader: &mut dyn Read,
+    dest: &Path,
+    opts: &ExtractOptions,
+    label: &LayerLabel,
+) -> Result<ExtractStats, ExtractError> {
+    let root = sys::openat(libc::AT_FDCWD, dest.as_os_str(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)
+        .map_err(|source| ExtractError::Io {
+            layer: label.clone(),
+            entry: String::new(),
+            op: format!("opening {}", dest.display()),
+            source,
+        })?;
     let mut x = Extractor {
         root,
         opts,
@@ -319,7 +335,11 @@ pub fn extract_tar(reader: &mut dyn Read, dest: &Path, opts: &ExtractOptions, la
     }
     x.finish_dirs()?;
     if x.stats.skipped_devices > 0 {
-        tracing::warn!("{}: skipped {} device nodes (a user namespace cannot create devices)", label, x.stats.skipped_devices);
+        tracing::warn!(
+            "{}: skipped {} device nodes (a user namespace cannot create devices)",
+            label,
+            x.stats.skipped_devices
+        );
     }
     Ok(x.stats)
 }
@@ -351,7 +371,9 @@ fn components(p: &Path) -> Result<Vec<&OsStr>, &'static str> {
         match c {
             Component::Normal(n) => out.push(n),
             Component::CurDir => {}
-            Component::RootDir | Component::Prefix(_) => return Err("absolute path: entries must be relative to the layer root"),
+            Component::RootDir | Component::Prefix(_) => {
+                return Err("absolute path: entries must be relative to the layer root")
+            }
             Component::ParentDir => return Err("path escapes the layer root (\"..\" component)"),
         }
     }
@@ -392,7 +414,9 @@ pub(crate) fn empty_dir(dirfd: RawFd) -> io::Result<()> {
 
 /// Remove `name` in `dirfd`, recursively for a directory; absent is fine.
 pub(crate) fn remove_at(dirfd: RawFd, name: &OsStr) -> io::Result<()> {
-    let Some(st) = lstat_at(dirfd, name)? else { return Ok(()) };
+    let Some(st) = lstat_at(dirfd, name)? else {
+        return Ok(());
+    };
     if is_dir(&st) {
         let sub = open_dir_at(dirfd, name)?;
         empty_dir(sub.as_raw_fd())?;
@@ -430,7 +454,8 @@ impl Extractor<'_> {
     /// Open the directory `comps` below the root without following symlinks, creating missing
     /// directories (owned by the container's root) when `create`.
     fn walk(&self, comps: &[&OsStr], create: bool, entry: &str) -> Result<OwnedFd, ExtractError> {
-        let mut cur = open_dir_at(self.root.as_raw_fd(), OsStr::new(".")).map_err(|e| self.io(entry, "opening the layer root", e))?;
+        let mut cur = open_dir_at(self.root.as_raw_fd(), OsStr::new("."))
+            .map_err(|e| self.io(entry, "opening the layer root", e))?;
         for (i, c) in comps.iter().enumerate() {
             let next = match open_dir_at(cur.as_raw_fd(), c) {
                 Ok(fd) => fd,
@@ -556,7 +581,13 @@ impl Extractor<'_> {
         let path = e.path().map_err(|source| ExtractError::Read { layer: self.label.clone(), source })?.into_owned();
         let entry = path.to_string_lossy().into_owned();
         let kind = e.header().entry_type();
-        if matches!(kind, tar::EntryType::XGlobalHeader | tar::EntryType::XHeader | tar::EntryType::GNULongName | tar::EntryType::GNULongLink) {
+        if matches!(
+            kind,
+            tar::EntryType::XGlobalHeader
+                | tar::EntryType::XHeader
+                | tar::EntryType::GNULongName
+                | tar::EntryType::GNULongLink
+        ) {
             return Ok(());
         }
         self.stats.entries += 1;
@@ -569,9 +600,14 @@ impl Extractor<'_> {
         let gid = h.gid().unwrap_or(0);
         let mut mtime = TimeSpec::new(h.mtime().unwrap_or(0) as i64, 0);
         let dev = (h.device_major().ok().flatten().unwrap_or(0), h.device_minor().ok().flatten().unwrap_or(0));
-        let link = e.link_name().map_err(|source| ExtractError::Read { layer: self.label.clone(), source })?.map(|l| l.into_owned());
+        let link = e
+            .link_name()
+            .map_err(|source| ExtractError::Read { layer: self.label.clone(), source })?
+            .map(|l| l.into_owned());
         let mut xattrs = Vec::new();
-        if let Some(pax) = e.pax_extensions().map_err(|source| ExtractError::Read { layer: self.label.clone(), source })? {
+        if let Some(pax) =
+            e.pax_extensions().map_err(|source| ExtractError::Read { layer: self.label.clone(), source })?
+        {
             for ext in pax.flatten() {
                 let Ok(key) = ext.key() else { continue };
                 if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
@@ -637,11 +673,13 @@ impl Extractor<'_> {
                 let owner = self.owner(uid, gid, &entry)?;
                 let dirfd = self.parent_fd(parent, &entry)?;
                 if !self.clear_slot(dirfd, name, true, &entry)? {
-                    nix::sys::stat::mkdirat(Some(dirfd), name, Mode::from_bits_truncate(0o700)).map_err(|e| self.io(&entry, "mkdir", e))?;
+                    nix::sys::stat::mkdirat(Some(dirfd), name, Mode::from_bits_truncate(0o700))
+                        .map_err(|e| self.io(&entry, "mkdir", e))?;
                 }
                 let fd = open_dir_at(dirfd, name).map_err(|e| self.io(&entry, "opening the new directory", e))?;
                 if let Some((u, g)) = owner {
-                    nix::unistd::fchown(fd.as_raw_fd(), Some(Uid::from_raw(u)), Some(Gid::from_raw(g))).map_err(|e| self.io(&entry, "chown", e))?;
+                    nix::unistd::fchown(fd.as_raw_fd(), Some(Uid::from_raw(u)), Some(Gid::from_raw(g)))
+                        .map_err(|e| self.io(&entry, "chown", e))?;
                 }
                 self.set_xattrs_fd(fd.as_raw_fd(), &xattrs, &entry)?;
                 self.dirs.push((comps.iter().collect(), mode, mtime));
@@ -650,28 +688,41 @@ impl Extractor<'_> {
                 let owner = self.owner(uid, gid, &entry)?;
                 let dirfd = self.parent_fd(parent, &entry)?;
                 self.clear_slot(dirfd, name, false, &entry)?;
-                let fd = sys::openat(dirfd, name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW, 0o600)
-                    .map_err(|e| self.io(&entry, "creating the file", e))?;
+                let fd =
+                    sys::openat(dirfd, name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW, 0o600)
+                        .map_err(|e| self.io(&entry, "creating the file", e))?;
                 let mut f = File::from(fd);
                 io::copy(&mut e, &mut f).map_err(|err| self.io(&entry, "writing the file", err))?;
                 self.meta_fd(&f, &entry, Meta { mode, owner, mtime, xattrs })?;
             }
             tar::EntryType::Symlink => {
                 let owner = self.owner(uid, gid, &entry)?;
-                let Some(target) = link else { return Err(self.refuse(&entry, "symlink without a target")) };
+                let Some(target) = link else {
+                    return Err(self.refuse(&entry, "symlink without a target"));
+                };
                 let dirfd = self.parent_fd(parent, &entry)?;
                 self.clear_slot(dirfd, name, false, &entry)?;
-                nix::unistd::symlinkat(&target, Some(dirfd), name).map_err(|e| self.io(&entry, "creating the symlink", e))?;
+                nix::unistd::symlinkat(&target, Some(dirfd), name)
+                    .map_err(|e| self.io(&entry, "creating the symlink", e))?;
                 if let Some((u, g)) = owner {
-                    nix::unistd::fchownat(Some(dirfd), name, Some(Uid::from_raw(u)), Some(Gid::from_raw(g)), AtFlags::AT_SYMLINK_NOFOLLOW)
-                        .map_err(|e| self.io(&entry, "chown", e))?;
+                    nix::unistd::fchownat(
+                        Some(dirfd),
+                        name,
+                        Some(Uid::from_raw(u)),
+                        Some(Gid::from_raw(g)),
+                        AtFlags::AT_SYMLINK_NOFOLLOW,
+                    )
+                    .map_err(|e| self.io(&entry, "chown", e))?;
                 }
                 nix::sys::stat::utimensat(Some(dirfd), name, &mtime, &mtime, UtimensatFlags::NoFollowSymlink)
                     .map_err(|e| self.io(&entry, "setting the mtime", e))?;
             }
             tar::EntryType::Link => {
-                let Some(target) = link else { return Err(self.refuse(&entry, "hardlink without a target")) };
-                let tcomps = components(&target).map_err(|r| self.refuse(&entry, format!("hardlink target {:?}: {r}", target)))?;
+                let Some(target) = link else {
+                    return Err(self.refuse(&entry, "hardlink without a target"));
+                };
+                let tcomps = components(&target)
+                    .map_err(|r| self.refuse(&entry, format!("hardlink target {:?}: {r}", target)))?;
                 let Some((tname, tparent)) = tcomps.split_last() else {
                     return Err(self.refuse(&entry, "hardlink to the layer root"));
                 };
@@ -680,9 +731,15 @@ impl Extractor<'_> {
                 }
                 let tdir = self.walk(tparent, false, &entry)?;
                 match lstat_at(tdir.as_raw_fd(), tname) {
-                    Ok(Some(st)) if is_dir(&st) => return Err(self.refuse(&entry, format!("hardlink target {:?} is a directory", target))),
+                    Ok(Some(st)) if is_dir(&st) => {
+                        return Err(self.refuse(&entry, format!("hardlink target {:?} is a directory", target)))
+                    }
                     Ok(Some(_)) => {}
-                    Ok(None) => return Err(self.refuse(&entry, format!("hardlink target {:?} does not exist in the layer", target))),
+                    Ok(None) => {
+                        return Err(
+                            self.refuse(&entry, format!("hardlink target {:?} does not exist in the layer", target))
+                        )
+                    }
                     Err(err) => return Err(self.io(&entry, "stat of the hardlink target", err)),
                 }
                 let dirfd = self.parent_fd(parent, &entry)?;
@@ -712,11 +769,22 @@ impl Extractor<'_> {
                     Err(err) => return Err(self.io(&entry, "mknod", err)),
                 }
                 if let Some((u, g)) = owner {
-                    nix::unistd::fchownat(Some(dirfd), name, Some(Uid::from_raw(u)), Some(Gid::from_raw(g)), AtFlags::AT_SYMLINK_NOFOLLOW)
-                        .map_err(|e| self.io(&entry, "chown", e))?;
+                    nix::unistd::fchownat(
+                        Some(dirfd),
+                        name,
+                        Some(Uid::from_raw(u)),
+                        Some(Gid::from_raw(g)),
+                        AtFlags::AT_SYMLINK_NOFOLLOW,
+                    )
+                    .map_err(|e| self.io(&entry, "chown", e))?;
                 }
-                nix::sys::stat::fchmodat(Some(dirfd), name, Mode::from_bits_truncate(mode), nix::sys::stat::FchmodatFlags::FollowSymlink)
-                    .map_err(|e| self.io(&entry, "chmod", e))?;
+                nix::sys::stat::fchmodat(
+                    Some(dirfd),
+                    name,
+                    Mode::from_bits_truncate(mode),
+                    nix::sys::stat::FchmodatFlags::FollowSymlink,
+                )
+                .map_err(|e| self.io(&entry, "chmod", e))?;
                 nix::sys::stat::utimensat(Some(dirfd), name, &mtime, &mtime, UtimensatFlags::NoFollowSymlink)
                     .map_err(|e| self.io(&entry, "setting the mtime", e))?;
             }
@@ -740,7 +808,8 @@ impl Extractor<'_> {
     fn meta_fd(&mut self, f: &File, entry: &str, m: Meta) -> Result<(), ExtractError> {
         let fd = f.as_raw_fd();
         if let Some((u, g)) = m.owner {
-            nix::unistd::fchown(fd, Some(Uid::from_raw(u)), Some(Gid::from_raw(g))).map_err(|e| self.io(entry, "chown", e))?;
+            nix::unistd::fchown(fd, Some(Uid::from_raw(u)), Some(Gid::from_raw(g)))
+                .map_err(|e| self.io(entry, "chown", e))?;
         }
         nix::sys::stat::fchmod(fd, Mode::from_bits_truncate(m.mode)).map_err(|e| self.io(entry, "chmod", e))?;
         self.set_xattrs_fd(fd, &m.xattrs, entry)?;
@@ -769,8 +838,10 @@ impl Extractor<'_> {
                 Err(ExtractError::Refused { .. }) => continue,
                 Err(e) => return Err(e),
             };
-            nix::sys::stat::fchmod(fd.as_raw_fd(), Mode::from_bits_truncate(*mode)).map_err(|e| self.io(&entry, "chmod", e))?;
-            nix::sys::stat::futimens(fd.as_raw_fd(), mtime, mtime).map_err(|e| self.io(&entry, "setting the mtime", e))?;
+            nix::sys::stat::fchmod(fd.as_raw_fd(), Mode::from_bits_truncate(*mode))
+                .map_err(|e| self.io(&entry, "chmod", e))?;
+            nix::sys::stat::futimens(fd.as_raw_fd(), mtime, mtime)
+                .map_err(|e| self.io(&entry, "setting the mtime", e))?;
         }
         Ok(())
     }
@@ -834,7 +905,8 @@ fn apply_dir(src: &Path, dst: RawFd, links: &mut HashMap<(u64, u64), (PathBuf, O
         empty_dir(dst)?;
     }
     let can_chown = nix::unistd::geteuid().is_root();
-    let mut names: Vec<OsString> = std::fs::read_dir(src)?.map(|e| e.map(|e| e.file_name())).collect::<io::Result<_>>()?;
+    let mut names: Vec<OsString> =
+        std::fs::read_dir(src)?.map(|e| e.map(|e| e.file_name())).collect::<io::Result<_>>()?;
     names.sort();
     for name in names {
         let sp = src.join(&name);
@@ -868,7 +940,13 @@ fn apply_dir(src: &Path, dst: RawFd, links: &mut HashMap<(u64, u64), (PathBuf, O
         let t = TimeSpec::new(st.mtime(), st.mtime_nsec());
         if st.nlink() > 1 && !ft.is_dir() {
             if let Some((_, lname, ldir)) = links.get(&(st.dev(), st.ino())) {
-                nix::unistd::linkat(Some(ldir.as_raw_fd()), lname.as_os_str(), Some(dst), name.as_os_str(), AtFlags::empty())?;
+                nix::unistd::linkat(
+                    Some(ldir.as_raw_fd()),
+                    lname.as_os_str(),
+                    Some(dst),
+                    name.as_os_str(),
+                    AtFlags::empty(),
+                )?;
                 continue;
             }
         }
@@ -905,7 +983,12 @@ fn apply_dir(src: &Path, dst: RawFd, links: &mut HashMap<(u64, u64), (PathBuf, O
             if let Some((u, g)) = owner {
                 nix::unistd::fchownat(Some(dst), name.as_os_str(), u, g, AtFlags::AT_SYMLINK_NOFOLLOW)?;
             }
-            nix::sys::stat::fchmodat(Some(dst), name.as_os_str(), Mode::from_bits_truncate(st.mode() & 0o7777), nix::sys::stat::FchmodatFlags::FollowSymlink)?;
+            nix::sys::stat::fchmodat(
+                Some(dst),
+                name.as_os_str(),
+                Mode::from_bits_truncate(st.mode() & 0o7777),
+                nix::sys::stat::FchmodatFlags::FollowSymlink,
+            )?;
             nix::sys::stat::utimensat(Some(dst), name.as_os_str(), &t, &t, UtimensatFlags::NoFollowSymlink)?;
         }
         if st.nlink() > 1 {

@@ -146,12 +146,18 @@ fn regular_tree_with_metadata() {
 fn pax_xattrs_are_set_and_empty_ones_dropped() {
     let (_t, root) = sandbox();
     let mut b = tar::Builder::new(Vec::new());
-    b.append_pax_extensions([("SCHILY.xattr.user.lab.note", &b"hello layers"[..]), ("SCHILY.xattr.user.lab.empty", &b""[..])])
-        .unwrap();
+    b.append_pax_extensions([
+        ("SCHILY.xattr.user.lab.note", &b"hello layers"[..]),
+        ("SCHILY.xattr.user.lab.empty", &b""[..]),
+    ])
+    .unwrap();
     file(&mut b, "xattr.txt", b"x", 0o644, 0);
     run(b.into_inner().unwrap(), &root, &host_policy(false)).unwrap();
     let f = File::open(root.join("xattr.txt")).unwrap();
-    assert_eq!(sys::fgetxattr(f.as_raw_fd(), OsStr::new("user.lab.note")).unwrap().as_deref(), Some(&b"hello layers"[..]));
+    assert_eq!(
+        sys::fgetxattr(f.as_raw_fd(), OsStr::new("user.lab.note")).unwrap().as_deref(),
+        Some(&b"hello layers"[..])
+    );
     assert_eq!(sys::fgetxattr(f.as_raw_fd(), OsStr::new("user.lab.empty")).unwrap(), None);
 }
 
@@ -174,7 +180,10 @@ fn whiteouts_become_devices_and_opaque_dirs_get_the_xattr() {
         assert!(wh.file_type().is_char_device());
         assert_eq!(wh.rdev(), 0);
         let d = File::open(root.join("lab/opaque")).unwrap();
-        assert_eq!(sys::fgetxattr(d.as_raw_fd(), OsStr::new(opts.ids.opaque_xattr())).unwrap().as_deref(), Some(&b"y"[..]));
+        assert_eq!(
+            sys::fgetxattr(d.as_raw_fd(), OsStr::new(opts.ids.opaque_xattr())).unwrap().as_deref(),
+            Some(&b"y"[..])
+        );
     }
     assert!(!root.join("lab/opaque/.wh..wh..opq").exists() || stats.aufs_whiteouts);
     assert_eq!(std::fs::read(root.join("lab/opaque/new1")).unwrap(), b"new1");
@@ -194,7 +203,8 @@ fn opaque_xattr_name_follows_the_namespace() {
 
 #[test]
 fn evil_names_are_refused_and_nothing_is_written_outside() {
-    let cases: Vec<(&[u8], tar::EntryType, Option<&[u8]>)> = vec![
+    type Case = (&'static [u8], tar::EntryType, Option<&'static [u8]>);
+    let cases: Vec<Case> = vec![
         (b"../x", tar::EntryType::Regular, None),
         (b"/etc/x", tar::EntryType::Regular, None),
         (b"a/../../x", tar::EntryType::Regular, None),
@@ -228,7 +238,8 @@ fn writing_through_a_symlink_is_refused() {
     assert!(!t.path().join("pwned").exists());
 
     // Relative symlink up and out, a directory entry through it, a whiteout through it.
-    for (second, kind) in [(&b"up/dir/"[..], tar::EntryType::Directory), (&b"up/.wh.root"[..], tar::EntryType::Regular)] {
+    for (second, kind) in [(&b"up/dir/"[..], tar::EntryType::Directory), (&b"up/.wh.root"[..], tar::EntryType::Regular)]
+    {
         let (t, root) = sandbox();
         let mut b = tar::Builder::new(Vec::new());
         raw(&mut b, b"up", tar::EntryType::Symlink, Some(b".."), b"", 0o777);
@@ -280,7 +291,10 @@ fn owners_through_the_mapping() {
     let small = ExtractOptions { ids: IdPolicy::from_maps("0 0 65536\n", "0 0 65536\n", true, false) };
     let (_t, root) = sandbox();
     let err = run(tar(), &root, &small).unwrap_err().to_string();
-    assert!(err.contains("lab/owners/high.txt") && err.contains("uid 70000") && err.contains("ignore_chown_errors=true"), "{err}");
+    assert!(
+        err.contains("lab/owners/high.txt") && err.contains("uid 70000") && err.contains("ignore_chown_errors=true"),
+        "{err}"
+    );
     assert!(err.contains("0-65535"), "{err}");
     // ignore_chown_errors: squash to 0.
     let ignore = ExtractOptions { ids: IdPolicy::from_maps("0 0 65536\n", "0 0 65536\n", true, true) };
@@ -307,7 +321,12 @@ fn devices_are_skipped_in_a_user_namespace_with_one_count() {
         h.set_device_minor(3).unwrap();
         b.append_data(&mut h, n, &[][..]).unwrap();
     }
-    let ids = IdPolicy::from_maps("0 1002 1\n1 100000 65536\n", "0 1002 1\n1 100000 65536\n", nix::unistd::geteuid().is_root(), false);
+    let ids = IdPolicy::from_maps(
+        "0 1002 1\n1 100000 65536\n",
+        "0 1002 1\n1 100000 65536\n",
+        nix::unistd::geteuid().is_root(),
+        false,
+    );
     let stats = run(b.into_inner().unwrap(), &root, &ExtractOptions { ids }).unwrap();
     assert_eq!(stats.skipped_devices, 2);
     assert!(!root.join("dev/null").exists());
@@ -336,9 +355,16 @@ fn compressed_layers_are_verified() {
         let (_t, root) = sandbox();
         let blob_digest = Digest::sha256_of(&blob);
         let seen = std::cell::Cell::new(0);
-        let stats = extract_layer(&mut &blob[..], mt, Some(&blob_digest), Some(&diff_id), &root, &host_policy(false), &label(), &|n| {
-            seen.set(n)
-        })
+        let stats = extract_layer(
+            &mut &blob[..],
+            mt,
+            Some(&blob_digest),
+            Some(&diff_id),
+            &root,
+            &host_policy(false),
+            &label(),
+            &|n| seen.set(n),
+        )
         .unwrap();
         assert_eq!(seen.get(), blob.len() as u64, "{mt}: progress reports every compressed byte");
         assert_eq!(stats.tar_size, tar.len() as u64);
@@ -347,15 +373,35 @@ fn compressed_layers_are_verified() {
     // A wrong diff ID or blob digest fails, naming the layer.
     let (_t, root) = sandbox();
     let wrong = Digest::sha256_of(b"other");
-    let err = extract_layer(&mut &gz[..], "application/vnd.oci.image.layer.v1.tar+gzip", None, Some(&wrong), &root, &host_policy(false), &label(), &|_| {})
-        .unwrap_err();
+    let err = extract_layer(
+        &mut &gz[..],
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        None,
+        Some(&wrong),
+        &root,
+        &host_policy(false),
+        &label(),
+        &|_| {},
+    )
+    .unwrap_err();
     assert!(matches!(err, ExtractError::DigestMismatch { .. }) && err.to_string().contains("diff ID"), "{err}");
     let (_t, root) = sandbox();
-    let err = extract_layer(&mut &gz[..], "application/vnd.oci.image.layer.v1.tar+gzip", Some(&wrong), None, &root, &host_policy(false), &label(), &|_| {})
-        .unwrap_err();
+    let err = extract_layer(
+        &mut &gz[..],
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        Some(&wrong),
+        None,
+        &root,
+        &host_policy(false),
+        &label(),
+        &|_| {},
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("blob"), "{err}");
     let (_t, root) = sandbox();
-    let err = extract_layer(&mut &gz[..], "application/x-foo", None, None, &root, &host_policy(false), &label(), &|_| {}).unwrap_err();
+    let err =
+        extract_layer(&mut &gz[..], "application/x-foo", None, None, &root, &host_policy(false), &label(), &|_| {})
+            .unwrap_err();
     assert!(matches!(err, ExtractError::MediaType { .. }));
 }
 

@@ -11,10 +11,10 @@
 
 pub mod digest;
 pub mod extract;
+pub mod report;
 pub mod rootfs;
 pub mod store;
 mod sys;
 
 pub use digest::Digest;
 pub use store::{ImageRecord, LayerRecord, Store, StoreLock, StoreOptions};
-

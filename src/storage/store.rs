@@ -77,7 +77,8 @@ impl StoreOptions {
         let k = k.strip_prefix("overlay.").or_else(|| k.strip_prefix("vfs.")).unwrap_or(k);
         match k {
             "ignore_chown_errors" => {
-                self.ignore_chown_errors = parse_bool(v).with_context(|| format!("--storage-opt {opt}: expected true or false"))?
+                self.ignore_chown_errors =
+                    parse_bool(v).with_context(|| format!("--storage-opt {opt}: expected true or false"))?
             }
             _ => tracing::debug!("ignoring storage option {opt:?}"),
         }
@@ -207,7 +208,12 @@ fn io_ctx<T>(r: std::io::Result<T>, what: impl FnOnce() -> String) -> Result<T> 
 /// Write `data` to `path` atomically: a temp file beside it, fsync, rename, fsync of the directory.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let dir = path.parent().context("atomic write of a path without a parent")?;
-    let tmp = dir.join(format!(".{}.tmp-{}-{}", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id(), fastrand_u64()));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}-{}",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id(),
+        fastrand_u64()
+    ));
     let res = (|| -> std::io::Result<()> {
         let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(data)?;
@@ -225,7 +231,8 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 fn fastrand_u64() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    let t =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
     t ^ (N.fetch_add(1, Ordering::Relaxed) << 48) ^ ((std::process::id() as u64) << 32)
 }
 
@@ -257,7 +264,8 @@ impl Store {
     /// Open the store at `root` (creating its directories when we may).
     pub fn open_at(root: &Path, opts: StoreOptions) -> Result<Store> {
         let store = Store { root: root.to_path_buf(), opts };
-        let created = ["layers", "images", "tmp", "locks"].iter().try_for_each(|d| std::fs::create_dir_all(root.join(d)));
+        let created =
+            ["layers", "images", "tmp", "locks"].iter().try_for_each(|d| std::fs::create_dir_all(root.join(d)));
         match created {
             Ok(()) => {
                 if !root.join("storage.json").exists() {
@@ -269,7 +277,9 @@ impl Store {
             Err(e) if root.join("images.json").exists() || !root.exists() => {
                 tracing::debug!("cannot create the store directories under {}: {e}", root.display());
             }
-            Err(e) => return Err(e).with_context(|| format!("creating the storage directories under {}", root.display())),
+            Err(e) => {
+                return Err(e).with_context(|| format!("creating the storage directories under {}", root.display()))
+            }
         }
         if let Ok(text) = std::fs::read_to_string(root.join("storage.json")) {
             if let Ok(f) = serde_json::from_str::<StorageFile>(&text) {
@@ -322,13 +332,25 @@ impl Store {
         if !nix::unistd::geteuid().is_root() {
             return;
         }
-        let Ok(f) = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(self.root.join("tmp.lock")) else { return };
-        let Ok(_guard) = Flock::lock(f, FlockArg::LockExclusiveNonblock) else { return };
-        let Ok(rd) = std::fs::read_dir(self.root.join("tmp")) else { return };
+        let Ok(f) =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(self.root.join("tmp.lock"))
+        else {
+            return;
+        };
+        let Ok(_guard) = Flock::lock(f, FlockArg::LockExclusiveNonblock) else {
+            return;
+        };
+        let Ok(rd) = std::fs::read_dir(self.root.join("tmp")) else {
+            return;
+        };
         for e in rd.flatten() {
             let p = e.path();
             tracing::debug!("removing leftover staging {}", p.display());
-            let r = if e.file_type().map(|t| t.is_dir()).unwrap_or(false) { remove_tree(&p) } else { std::fs::remove_file(&p).map_err(Into::into) };
+            let r = if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                remove_tree(&p)
+            } else {
+                std::fs::remove_file(&p).map_err(Into::into)
+            };
             if let Err(err) = r {
                 tracing::warn!("cannot remove leftover staging {}: {err:#}", p.display());
             }
@@ -426,19 +448,34 @@ impl Store {
                 progress(total);
             }
         };
-        let _layer_lock = lock_file(&self.root.join("locks").join(format!("{}.lock", chain_id.hex())), FlockArg::LockExclusive)?;
+        let _layer_lock =
+            lock_file(&self.root.join("locks").join(format!("{}.lock", chain_id.hex())), FlockArg::LockExclusive)?;
         if let Some(rec) = self.layer(chain_id)? {
             drain(reader)?;
             return Ok((rec, ExtractStats::default()));
         }
         let _staging_lock = lock_file(&self.root.join("tmp.lock"), FlockArg::LockShared)?;
-        let staging = self.root.join("tmp").join(format!("layer-{}-{}-{:x}", &chain_id.hex()[..12], std::process::id(), fastrand_u64()));
+        let staging = self.root.join("tmp").join(format!(
+            "layer-{}-{}-{:x}",
+            &chain_id.hex()[..12],
+            std::process::id(),
+            fastrand_u64()
+        ));
         let diff = staging.join("diff");
         io_ctx(std::fs::create_dir_all(&diff), || format!("creating {}", diff.display()))?;
         let result = (|| -> Result<(LayerRecord, ExtractStats)> {
             let ids = IdPolicy::current(self.opts.ignore_chown_errors).context("reading /proc/self/uid_map")?;
             let label = LayerLabel { digest: blob_digest.to_string(), image: image.to_string() };
-            let stats = extract::extract_layer(reader, media_type, Some(blob_digest), Some(diff_id), &diff, &ExtractOptions { ids }, &label, progress)?;
+            let stats = extract::extract_layer(
+                reader,
+                media_type,
+                Some(blob_digest),
+                Some(diff_id),
+                &diff,
+                &ExtractOptions { ids },
+                &label,
+                progress,
+            )?;
             let meta = LayerMeta {
                 record: LayerRecord {
                     chain_id: chain_id.clone(),
@@ -457,7 +494,8 @@ impl Store {
             super::sys::syncfs(f.as_raw_fd()).context("syncing the extracted layer")?;
             drop(f);
             let dest = self.root.join("layers").join(chain_id.hex());
-            std::fs::rename(&staging, &dest).with_context(|| format!("committing layer {} to {}", chain_id, dest.display()))?;
+            std::fs::rename(&staging, &dest)
+                .with_context(|| format!("committing layer {} to {}", chain_id, dest.display()))?;
             File::open(self.root.join("layers"))?.sync_all()?;
             Ok((meta.record, stats))
         })();
@@ -479,7 +517,9 @@ impl Store {
                 }
                 Ok(f)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ImagesFile { version: STORAGE_VERSION, images: Vec::new() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(ImagesFile { version: STORAGE_VERSION, images: Vec::new() })
+            }
             Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
         }
     }
@@ -494,7 +534,11 @@ impl Store {
         let _lock = self.lock()?;
         for l in &rec.layers {
             if self.layer(l)?.is_none() {
-                bail!("cannot record image {}: its layer {} is not in storage (removed concurrently?); pull it again", rec.id, l);
+                bail!(
+                    "cannot record image {}: its layer {} is not in storage (removed concurrently?); pull it again",
+                    rec.id,
+                    l
+                );
             }
         }
         let dir = self.root.join("images").join(rec.id.hex());
@@ -573,7 +617,8 @@ impl Store {
         let _lock = self.lock()?;
         let mut f = self.load_images()?;
         let Some(img) = f.images.iter_mut().find(|i| &i.id == id) else { bail!("image {id} is not in storage") };
-        let removed: Vec<String> = img.names.iter().filter(|n| names.is_empty() || names.contains(n)).cloned().collect();
+        let removed: Vec<String> =
+            img.names.iter().filter(|n| names.is_empty() || names.contains(n)).cloned().collect();
         img.names.retain(|n| !removed.contains(n));
         self.save_images(&f)?;
         Ok(removed)
@@ -598,6 +643,14 @@ impl Store {
         self.remove_unused_layers(&f)
     }
 
+    /// Delete every layer no image uses (e.g. the layers of a pull that failed on a later layer).
+    /// Returns the removed layers.
+    pub fn prune_layers(&self) -> Result<Vec<Digest>> {
+        let _lock = self.lock()?;
+        let f = self.load_images()?;
+        self.remove_unused_layers(&f)
+    }
+
     /// Delete layers no image record references (after a crash or an rmi), skipping layers another
     /// process is importing right now. Callers hold the store lock.
     fn remove_unused_layers(&self, f: &ImagesFile) -> Result<Vec<Digest>> {
@@ -614,13 +667,16 @@ impl Store {
             if used.contains(name.as_str()) {
                 continue;
             }
-            let Ok(d) = Digest::parse(&format!("sha256:{name}")) else { continue };
+            let Ok(d) = Digest::parse(&format!("sha256:{name}")) else {
+                continue;
+            };
             let lock_path = self.root.join("locks").join(format!("{name}.lock"));
             let Ok(lock) = lock_file(&lock_path, FlockArg::LockExclusiveNonblock) else {
                 continue; // being imported by another pull: it will be used
             };
             // Move it out of layers/ first, so a crash mid-delete leaves garbage only in tmp/.
-            let trash = self.root.join("tmp").join(format!("deleted-{}-{:x}", &name[..12.min(name.len())], fastrand_u64()));
+            let trash =
+                self.root.join("tmp").join(format!("deleted-{}-{:x}", &name[..12.min(name.len())], fastrand_u64()));
             std::fs::rename(e.path(), &trash).with_context(|| format!("removing layer {d}"))?;
             remove_tree(&trash).with_context(|| format!("removing layer {d} ({})", trash.display()))?;
             let _ = std::fs::remove_file(&lock_path);
@@ -681,7 +737,8 @@ pub fn find_in(images: &[ImageRecord], input: &str) -> Result<Option<ImageRecord
     };
     if let Some(d) = digest_part {
         let (r, _) = split_tag(repo_part);
-        let full = crate::image::reference::Reference::parse(input).ok().map(|p| format!("{}/{}", p.registry, p.repository));
+        let full =
+            crate::image::reference::Reference::parse(input).ok().map(|p| format!("{}/{}", p.registry, p.repository));
         let hit = images.iter().find(|i| {
             (i.digest.as_str() == d || i.repo_digests.iter().any(|rd| rd.ends_with(&format!("@{d}"))))
                 && i.repo_digests.iter().chain(i.names.iter()).any(|n| {
@@ -699,7 +756,7 @@ pub fn find_in(images: &[ImageRecord], input: &str) -> Result<Option<ImageRecord
     }
     if let Ok(p) = crate::image::reference::Reference::parse(input) {
         let full = p.to_string();
-        if let Some(i) = images.iter().find(|i| i.names.iter().any(|n| *n == full)) {
+        if let Some(i) = images.iter().find(|i| i.names.contains(&full)) {
             return Ok(Some(i.clone()));
         }
     }

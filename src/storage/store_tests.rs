@@ -1,5 +1,4 @@
 use super::*;
-use std::io::Write as _;
 
 fn gz_layer(files: &[(&str, &[u8])]) -> (Vec<u8>, Digest, Digest) {
     let mut b = tar::Builder::new(Vec::new());
@@ -52,7 +51,11 @@ fn storage_options_from_flags_and_conf() {
     assert!(o.ignore_chown_errors);
     let o = StoreOptions::from_config(&["ignore_chown_errors=true".into()], false).unwrap();
     assert!(o.ignore_chown_errors);
-    let o = StoreOptions::from_config(&["overlay.ignore_chown_errors=false".into(), "overlay.mount_program=/x".into()], false).unwrap();
+    let o = StoreOptions::from_config(
+        &["overlay.ignore_chown_errors=false".into(), "overlay.mount_program=/x".into()],
+        false,
+    )
+    .unwrap();
     assert!(!o.ignore_chown_errors);
     assert!(StoreOptions::from_config(&["ignore_chown_errors=maybe".into()], false).is_err());
 }
@@ -72,7 +75,12 @@ fn import_commit_and_images_round_trip() {
     // Nothing left in staging.
     assert_eq!(std::fs::read_dir(t.path().join("tmp")).unwrap().count(), 0);
 
-    let rec = record("a", &["localhost:5000/lab/busybox:latest"], vec![l1.chain_id.clone(), l2.chain_id.clone()], "2026-01-01T00:00:00Z");
+    let rec = record(
+        "a",
+        &["localhost:5000/lab/busybox:latest"],
+        vec![l1.chain_id.clone(), l2.chain_id.clone()],
+        "2026-01-01T00:00:00Z",
+    );
     store.put_image(&rec, b"{\"manifest\":1}", b"{\"config\":1}").unwrap();
     assert_eq!(store.images().unwrap(), vec![rec.clone()]);
     assert_eq!(store.image_config(&rec.id).unwrap(), b"{\"config\":1}");
@@ -160,7 +168,12 @@ fn store_lock_is_reentrant_in_one_thread() {
 
 #[test]
 fn find_images_like_podman() {
-    let a = record("a", &["localhost:5000/lab/busybox:latest", "docker.io/library/alpine:3.19"], vec![], "2026-01-01T00:00:00Z");
+    let a = record(
+        "a",
+        &["localhost:5000/lab/busybox:latest", "docker.io/library/alpine:3.19"],
+        vec![],
+        "2026-01-01T00:00:00Z",
+    );
     let mut b = record("b", &["docker.io/library/busybox:1.36"], vec![], "2026-01-02T00:00:00Z");
     b.repo_digests = vec![format!("docker.io/library/busybox@{}", b.digest)];
     let c = record("c", &["localhost/mine:v1"], vec![], "2026-01-03T00:00:00Z");

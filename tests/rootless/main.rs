@@ -7,6 +7,9 @@
 mod common;
 
 mod fixtures;
+mod pull;
+mod run;
 mod smoke;
+mod store;
 mod userns;
 mod runtime;

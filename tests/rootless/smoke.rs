@@ -46,3 +46,30 @@ fn harness_reports_exit_codes_and_stdin() {
     let out = w.exec(&["cat"], RunOpts { stdin: Some(b"from stdin".to_vec()), ..Default::default() });
     out.ok().stdout_is("from stdin");
 }
+
+#[test]
+fn harness_finds_a_process_left_in_the_storage_root() {
+    let w = Warren::dev();
+    let root = w.storage_root().display().to_string();
+    let mut c = w.command_for(&["sh", "-c", &format!("cd '{root}' && exec sleep 60")], &[]);
+    let mut child = c.spawn().expect("starting sleep as dev");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut leaks = Vec::new();
+    while leaks.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        leaks = find_leaks(w.storage_root());
+    }
+    // SAFETY: kill(2) on the process group we just started.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    let _ = child.wait();
+    assert!(
+        leaks.iter().any(|l| matches!(l, Leak::Process { comm, .. } if comm == "sleep")),
+        "the leak check missed a process with its cwd in {root}: {leaks:?}"
+    );
+    // gone once killed
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !find_leaks(w.storage_root()).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(find_leaks(w.storage_root()), Vec::new());
+}

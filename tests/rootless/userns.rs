@@ -13,9 +13,7 @@ const PATH_ENV: &str = "/usr/local/bin:/usr/bin:/bin";
 const BASE: &str = "/tmp/warren-userns-tests";
 
 fn bin() -> PathBuf {
-    std::env::var_os("WARREN_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_warren")))
+    std::env::var_os("WARREN_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_warren")))
 }
 
 struct User {
@@ -26,10 +24,7 @@ struct User {
 }
 
 fn user(name: &str) -> User {
-    assert!(
-        nix_is_root(),
-        "the userns end-to-end tests must run as root (they switch to dev/hpc with runuser)"
-    );
+    assert!(nix_is_root(), "the userns end-to-end tests must run as root (they switch to dev/hpc with runuser)");
     let passwd = std::fs::read_to_string("/etc/passwd").expect("reading /etc/passwd");
     passwd
         .lines()
@@ -48,9 +43,7 @@ fn user(name: &str) -> User {
 }
 
 fn nix_is_root() -> bool {
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false)
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
 }
 
 /// The user's first range in /etc/subuid (by name or uid).
@@ -63,12 +56,7 @@ fn subuid_of(u: &User) -> (u32, u32) {
             (f.len() == 3 && (f[0] == u.name || f[0] == u.uid.to_string()))
                 .then(|| (f[1].parse().unwrap(), f[2].parse().unwrap()))
         })
-        .unwrap_or_else(|| {
-            panic!(
-                "{} has no /etc/subuid line: the test environment is incomplete",
-                u.name
-            )
-        })
+        .unwrap_or_else(|| panic!("{} has no /etc/subuid line: the test environment is incomplete", u.name))
 }
 
 /// A private runtime directory for one test; on drop, kills the pause process recorded there.
@@ -130,17 +118,11 @@ fn ok(o: &Output, what: &str) -> String {
 
 /// Whitespace-normalised lines of a uid_map.
 fn map_lines(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|l| !l.is_empty())
-        .collect()
+    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|l| !l.is_empty()).collect()
 }
 
 fn comm(pid: i32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .unwrap_or_default()
-        .trim()
-        .to_string()
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim().to_string()
 }
 
 #[test]
@@ -148,31 +130,16 @@ fn dev_gets_its_subordinate_range() {
     let dev = user("dev");
     let (start, count) = subuid_of(&dev);
     let rd = RunDir::new(&dev, "subordinate");
-    let o = warren_as(
-        &dev,
-        Some(&rd.xdg),
-        &["unshare", "cat", "/proc/self/uid_map", "/proc/self/gid_map"],
-    );
+    let o = warren_as(&dev, Some(&rd.xdg), &["unshare", "cat", "/proc/self/uid_map", "/proc/self/gid_map"]);
     let out = ok(&o, "warren unshare cat uid_map");
     let want_uid = [format!("0 {} 1", dev.uid), format!("1 {start} {count}")];
     let lines = map_lines(&out);
     assert_eq!(lines[..2], want_uid, "uid_map:\n{out}");
     assert_eq!(lines[2], format!("0 {} 1", dev.gid), "gid_map:\n{out}");
     assert_eq!(lines.len(), 4, "{out}");
-    assert!(
-        o.stderr.is_empty(),
-        "no warning expected: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.stderr.is_empty(), "no warning expected: {}", String::from_utf8_lossy(&o.stderr));
 
-    let ids = ok(
-        &warren_as(
-            &dev,
-            Some(&rd.xdg),
-            &["unshare", "sh", "-c", "id -u; id -g"],
-        ),
-        "id",
-    );
+    let ids = ok(&warren_as(&dev, Some(&rd.xdg), &["unshare", "sh", "-c", "id -u; id -g"]), "id");
     assert_eq!(ids, "0\n0\n");
 }
 
@@ -180,54 +147,25 @@ fn dev_gets_its_subordinate_range() {
 fn dev_commands_share_one_namespace_kept_by_the_pause_process() {
     let dev = user("dev");
     let rd = RunDir::new(&dev, "pause");
-    let ns = |what| {
-        ok(
-            &warren_as(
-                &dev,
-                Some(&rd.xdg),
-                &["unshare", "readlink", "/proc/self/ns/user"],
-            ),
-            what,
-        )
-    };
+    let ns = |what| ok(&warren_as(&dev, Some(&rd.xdg), &["unshare", "readlink", "/proc/self/ns/user"]), what);
     let first = ns("first unshare");
     let second = ns("second unshare");
     assert!(first.starts_with("user:["), "{first}");
-    assert_eq!(
-        first, second,
-        "the second command did not join the first one's namespace"
-    );
-    let pid = rd
-        .pause_pid()
-        .expect("no pause.pid in the runtime directory");
+    assert_eq!(first, second, "the second command did not join the first one's namespace");
+    let pid = rd.pause_pid().expect("no pause.pid in the runtime directory");
     assert_eq!(comm(pid), "warren-pause");
     let link = std::fs::read_link(format!("/proc/{pid}/ns/user")).unwrap();
-    assert_eq!(
-        link.to_string_lossy(),
-        first.trim(),
-        "the pause process is not in the namespace"
-    );
+    assert_eq!(link.to_string_lossy(), first.trim(), "the pause process is not in the namespace");
     // The pause process keeps nothing of the user's open and sits in /.
-    assert_eq!(
-        std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap(),
-        Path::new("/")
-    );
-    let fds: Vec<_> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .collect();
+    assert_eq!(std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap(), Path::new("/"));
+    let fds: Vec<_> = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().collect();
     assert_eq!(fds.len(), 3, "pause process holds more than stdio");
 
     // Killing it makes the next command create a new one, which later commands join.
-    assert!(Command::new("kill")
-        .arg(pid.to_string())
-        .status()
-        .unwrap()
-        .success());
+    assert!(Command::new("kill").arg(pid.to_string()).status().unwrap().success());
     for _ in 0..50 {
         if comm(pid) != "warren-pause"
-            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .unwrap_or_default()
-                .contains(") Z")
+            || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z")
         {
             break;
         }
@@ -248,54 +186,31 @@ fn concurrent_first_commands_create_one_namespace() {
         let hs: Vec<_> = (0..4)
             .map(|_| {
                 s.spawn(|| {
-                    ok(
-                        &warren_as(
-                            &dev,
-                            Some(&rd.xdg),
-                            &["unshare", "readlink", "/proc/self/ns/user"],
-                        ),
-                        "unshare",
-                    )
+                    ok(&warren_as(&dev, Some(&rd.xdg), &["unshare", "readlink", "/proc/self/ns/user"]), "unshare")
                 })
             })
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert!(
-        outs.iter().all(|o| *o == outs[0]),
-        "different namespaces: {outs:?}"
-    );
+    assert!(outs.iter().all(|o| *o == outs[0]), "different namespaces: {outs:?}");
 }
 
 #[test]
 fn hpc_gets_a_single_id_and_one_warning() {
     let hpc = user("hpc");
     let rd = RunDir::new(&hpc, "single");
-    let o = warren_as(
-        &hpc,
-        Some(&rd.xdg),
-        &["unshare", "cat", "/proc/self/uid_map"],
-    );
+    let o = warren_as(&hpc, Some(&rd.xdg), &["unshare", "cat", "/proc/self/uid_map"]);
     let out = ok(&o, "warren unshare as hpc");
     assert_eq!(map_lines(&out), [format!("0 {} 1", hpc.uid)]);
     let err = String::from_utf8_lossy(&o.stderr);
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "want exactly one warning line, got:\n{err}");
-    assert!(
-        lines[0].contains("WARN") && lines[0].contains("/etc/subuid"),
-        "{err}"
-    );
-    assert!(
-        lines[0].contains("usermod --add-subuids") && lines[0].contains("docs/rootless.md"),
-        "{err}"
-    );
+    assert!(lines[0].contains("WARN") && lines[0].contains("/etc/subuid"), "{err}");
+    assert!(lines[0].contains("usermod --add-subuids") && lines[0].contains("docs/rootless.md"), "{err}");
     // Joining the existing namespace warns the same single time.
     let o = warren_as(&hpc, Some(&rd.xdg), &["unshare", "id", "-u"]);
     assert_eq!(ok(&o, "second unshare as hpc"), "0\n");
-    assert_eq!(
-        String::from_utf8_lossy(&o.stderr).matches("WARN").count(),
-        1
-    );
+    assert_eq!(String::from_utf8_lossy(&o.stderr).matches("WARN").count(), 1);
 }
 
 #[test]
@@ -304,30 +219,16 @@ fn another_users_runtime_dir_is_never_used() {
     let hpc = user("hpc");
     // hpc's private directory, as a stale XDG_RUNTIME_DIR after `su` would name it.
     let foreign = RunDir::new(&hpc, "foreign");
-    let o = warren_as(
-        &dev,
-        Some(&foreign.xdg),
-        &["unshare", "sh", "-c", "echo $CONTAINERS_RUNROOT"],
-    );
+    let o = warren_as(&dev, Some(&foreign.xdg), &["unshare", "sh", "-c", "echo $CONTAINERS_RUNROOT"]);
     let out = ok(&o, "unshare with another user's XDG_RUNTIME_DIR");
     let fallback = format!("/tmp/warren-run-{}", dev.uid);
     assert_eq!(out.trim(), fallback);
     let m = std::fs::symlink_metadata(&fallback).unwrap();
     assert_eq!((m.uid(), m.mode() & 0o777), (dev.uid, 0o700));
-    assert!(
-        !foreign.xdg.join("warren").exists(),
-        "wrote into another user's runtime directory"
-    );
+    assert!(!foreign.xdg.join("warren").exists(), "wrote into another user's runtime directory");
     // /run/user/0 (root's, or missing) is no better.
-    let o = warren_as(
-        &dev,
-        Some(Path::new("/run/user/0")),
-        &["unshare", "sh", "-c", "echo $CONTAINERS_RUNROOT"],
-    );
-    assert_eq!(
-        ok(&o, "unshare with XDG_RUNTIME_DIR=/run/user/0").trim(),
-        fallback
-    );
+    let o = warren_as(&dev, Some(Path::new("/run/user/0")), &["unshare", "sh", "-c", "echo $CONTAINERS_RUNROOT"]);
+    assert_eq!(ok(&o, "unshare with XDG_RUNTIME_DIR=/run/user/0").trim(), fallback);
 }
 
 #[test]
@@ -337,37 +238,14 @@ fn unshare_exit_status_and_working_directory() {
     let o = warren_as(&dev, Some(&rd.xdg), &["unshare", "sh", "-c", "exit 7"]);
     assert_eq!(o.status.code(), Some(7));
     let o = warren_as(&dev, Some(&rd.xdg), &["unshare", "no-such-command-xyz"]);
-    assert_eq!(
-        o.status.code(),
-        Some(127),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(127), "{}", String::from_utf8_lossy(&o.stderr));
     let o = warren_as(&dev, Some(&rd.xdg), &["unshare", "/etc/passwd"]);
-    assert_eq!(
-        o.status.code(),
-        Some(126),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(126), "{}", String::from_utf8_lossy(&o.stderr));
     // Joining the mount namespace must not lose the working directory (warren_as runs in /tmp).
-    assert_eq!(
-        ok(&warren_as(&dev, Some(&rd.xdg), &["unshare", "pwd"]), "pwd"),
-        "/tmp\n"
-    );
+    assert_eq!(ok(&warren_as(&dev, Some(&rd.xdg), &["unshare", "pwd"]), "pwd"), "/tmp\n");
     // A warren started inside is already there: same namespace, same mapping.
     let nested = ok(
-        &warren_as(
-            &dev,
-            Some(&rd.xdg),
-            &[
-                "unshare",
-                bin().to_str().unwrap(),
-                "unshare",
-                "cat",
-                "/proc/self/uid_map",
-            ],
-        ),
+        &warren_as(&dev, Some(&rd.xdg), &["unshare", bin().to_str().unwrap(), "unshare", "cat", "/proc/self/uid_map"]),
         "nested unshare",
     );
     assert_eq!(map_lines(&nested)[0], format!("0 {} 1", dev.uid));
@@ -379,21 +257,11 @@ fn version_never_needs_the_namespace() {
     let o = warren_as(&hpc, None, &["version"]);
     let out = ok(&o, "warren version as hpc without XDG_RUNTIME_DIR");
     assert!(out.contains("Version:"), "{out}");
-    assert!(
-        o.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]
 fn root_runs_with_the_identity_mapping() {
-    let out = Command::new(bin())
-        .args(["unshare", "cat", "/proc/self/uid_map"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        map_lines(&ok(&out, "warren unshare as root")),
-        ["0 0 4294967295"]
-    );
+    let out = Command::new(bin()).args(["unshare", "cat", "/proc/self/uid_map"]).output().unwrap();
+    assert_eq!(map_lines(&ok(&out, "warren unshare as root")), ["0 0 4294967295"]);
 }

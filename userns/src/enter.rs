@@ -64,12 +64,7 @@ pub fn enter_engine_namespace(mapping: &Mapping, run_dir: &Path) -> Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(run_dir)
-        .map_err(|e| {
-            Error::io(
-                format!("creating the runtime directory {}", run_dir.display()),
-                e,
-            )
-        })?;
+        .map_err(|e| Error::io(format!("creating the runtime directory {}", run_dir.display()), e))?;
     let lock = lock(run_dir)?;
     let cwd = std::env::current_dir().ok();
     let ns = match find_pause(run_dir).map(open_namespaces) {
@@ -79,9 +74,7 @@ pub fn enter_engine_namespace(mapping: &Mapping, run_dir: &Path) -> Result<()> {
             ns
         }
         Some(Err(e)) => {
-            tracing::debug!(
-                "pause process gone while joining it ({e}): creating a new engine namespace"
-            );
+            tracing::debug!("pause process gone while joining it ({e}): creating a new engine namespace");
             create(mapping, run_dir)?
         }
         None => create(mapping, run_dir)?,
@@ -92,10 +85,7 @@ pub fn enter_engine_namespace(mapping: &Mapping, run_dir: &Path) -> Result<()> {
     if let Some(cwd) = cwd {
         // Joining a mount namespace moves the working directory to its root; come back.
         if let Err(e) = std::env::set_current_dir(&cwd) {
-            tracing::debug!(
-                "cannot return to {} inside the engine namespace: {e}",
-                cwd.display()
-            );
+            tracing::debug!("cannot return to {} inside the engine namespace: {e}", cwd.display());
         }
     }
     if let Some(link) = sys::self_userns_link() {
@@ -126,10 +116,7 @@ fn find_pause(run_dir: &Path) -> Option<i32> {
     let (pid, start) = parse_pid_file(&text)?;
     let alive = is_our_pause(pid, start);
     if !alive {
-        tracing::debug!(
-            "pause process {pid} from {} is gone",
-            run_dir.join(PID_FILE).display()
-        );
+        tracing::debug!("pause process {pid} from {} is gone", run_dir.join(PID_FILE).display());
     }
     alive.then_some(pid)
 }
@@ -148,14 +135,10 @@ fn is_our_pause(pid: i32, start: u64) -> bool {
         Some((s, false)) if s == start => {}
         _ => return false,
     }
-    let owner_ok = std::fs::metadata(format!("/proc/{pid}"))
-        .map(|m| m.uid() == nix::unistd::getuid().as_raw())
-        .unwrap_or(false);
+    let owner_ok =
+        std::fs::metadata(format!("/proc/{pid}")).map(|m| m.uid() == nix::unistd::getuid().as_raw()).unwrap_or(false);
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    owner_ok
-        && cmdline
-            .split(|b| *b == 0)
-            .any(|a| a == crate::pause::SUBCOMMAND.as_bytes())
+    owner_ok && cmdline.split(|b| *b == 0).any(|a| a == crate::pause::SUBCOMMAND.as_bytes())
 }
 
 fn open_namespaces(pid: i32) -> Result<Namespaces> {
@@ -163,11 +146,7 @@ fn open_namespaces(pid: i32) -> Result<Namespaces> {
         let p = format!("/proc/{pid}/ns/{what}");
         File::open(&p).map_err(|e| Error::io(format!("opening {p}"), e))
     };
-    let ns = Namespaces {
-        pid,
-        user: open("user")?,
-        mnt: open("mnt")?,
-    };
+    let ns = Namespaces { pid, user: open("user")?, mnt: open("mnt")? };
     Ok(ns)
 }
 
@@ -192,24 +171,11 @@ fn check_same_mapping(pid: i32, mapping: &Mapping, run_dir: &Path) {
 /// setns into the user namespace, then the mount namespace; become root there.
 fn join(ns: &Namespaces) -> Result<()> {
     let pid = ns.pid;
-    setns(&ns.user, CloneFlags::CLONE_NEWUSER).map_err(|e| {
-        Error::io(
-            format!("joining the user namespace of pause process {pid} (setns)"),
-            e.into(),
-        )
-    })?;
-    setns(&ns.mnt, CloneFlags::CLONE_NEWNS).map_err(|e| {
-        Error::io(
-            format!("joining the mount namespace of pause process {pid} (setns)"),
-            e.into(),
-        )
-    })?;
-    become_root().map_err(|e| {
-        Error::io(
-            "setting uid/gid 0 inside the user namespace (setresuid)",
-            e.into(),
-        )
-    })
+    setns(&ns.user, CloneFlags::CLONE_NEWUSER)
+        .map_err(|e| Error::io(format!("joining the user namespace of pause process {pid} (setns)"), e.into()))?;
+    setns(&ns.mnt, CloneFlags::CLONE_NEWNS)
+        .map_err(|e| Error::io(format!("joining the mount namespace of pause process {pid} (setns)"), e.into()))?;
+    become_root().map_err(|e| Error::io("setting uid/gid 0 inside the user namespace (setresuid)", e.into()))
 }
 
 fn become_root() -> nix::Result<()> {
@@ -268,11 +234,7 @@ impl Msg {
                 s.read_exact(&mut text)?;
                 Msg::Failed(String::from_utf8_lossy(&text).into_owned())
             }
-            t => {
-                return Err(std::io::Error::other(format!(
-                    "unexpected message byte {t}"
-                )))
-            }
+            t => return Err(std::io::Error::other(format!("unexpected message byte {t}"))),
         }))
     }
 }
@@ -280,17 +242,11 @@ impl Msg {
 /// Create the namespaces and the pause process in them; return them opened.
 fn create(mapping: &Mapping, run_dir: &Path) -> Result<Namespaces> {
     let (mut sock, child_sock) = UnixStream::pair().map_err(|e| Error::io("socketpair", e))?;
-    let devnull = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-        .map_err(|e| Error::io("opening /dev/null", e))?;
+    let devnull =
+        OpenOptions::new().read(true).write(true).open("/dev/null").map_err(|e| Error::io("opening /dev/null", e))?;
     // Everything the child needs is prepared before the fork.
     let exe = CString::new("/proc/self/exe").expect("no NUL");
-    let argv = [
-        CString::new("warren").expect("no NUL"),
-        CString::new(crate::pause::SUBCOMMAND).expect("no NUL"),
-    ];
+    let argv = [CString::new("warren").expect("no NUL"), CString::new(crate::pause::SUBCOMMAND).expect("no NUL")];
     match sys::fork()? {
         ForkResult::Child => {
             drop(sock);
@@ -326,26 +282,14 @@ fn child(mut sock: UnixStream, devnull: &File, exe: &CString, argv: &[CString]) 
         _ => sys::exit_child(1),
     }
     if let Err(e) = become_root() {
-        fail(
-            &mut sock,
-            format!(
-                "setresuid/setresgid(0) in the new user namespace: {}",
-                e.desc()
-            ),
-        );
+        fail(&mut sock, format!("setresuid/setresgid(0) in the new user namespace: {}", e.desc()));
     }
     if let Err(e) = unshare(CloneFlags::CLONE_NEWNS) {
         fail(&mut sock, format!("unshare(CLONE_NEWNS): {}", e.desc()));
     }
     let flags = nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE;
     if let Err(e) = nix::mount::mount(None::<&str>, "/", None::<&str>, flags, None::<&str>) {
-        fail(
-            &mut sock,
-            format!(
-                "making / private in the new mount namespace (mount --make-rprivate /): {}",
-                e.desc()
-            ),
-        );
+        fail(&mut sock, format!("making / private in the new mount namespace (mount --make-rprivate /): {}", e.desc()));
     }
     let _ = nix::unistd::setsid();
     let _ = nix::unistd::chdir("/");
@@ -362,42 +306,24 @@ fn child(mut sock: UnixStream, devnull: &File, exe: &CString, argv: &[CString]) 
     // On success the socket (close-on-exec) closes: the engine reads end-of-stream.
     // An empty environment: the pause process needs none, and keeps no copy of the user's.
     let e = nix::unistd::execve::<_, &std::ffi::CStr>(exe, argv, &[]).unwrap_err();
-    fail(
-        &mut sock,
-        format!(
-            "exec /proc/self/exe {}: {}",
-            crate::pause::SUBCOMMAND,
-            e.desc()
-        ),
-    )
+    fail(&mut sock, format!("exec /proc/self/exe {}: {}", crate::pause::SUBCOMMAND, e.desc()))
 }
 
 /// The engine's side of the creation.
-fn parent(
-    sock: &mut UnixStream,
-    pid: i32,
-    mapping: &Mapping,
-    run_dir: &Path,
-) -> Result<Namespaces> {
+fn parent(sock: &mut UnixStream, pid: i32, mapping: &Mapping, run_dir: &Path) -> Result<Namespaces> {
     let expect = |sock: &mut UnixStream, want: Msg, stage: &str| -> Result<()> {
         match Msg::recv(sock) {
             Ok(Some(m)) if m == want => Ok(()),
-            Ok(Some(Msg::Failed(why))) => Err(Error::Other(format!(
-                "creating the user namespace: {why}{}",
-                hint(&why)
-            ))),
-            Ok(other) => Err(Error::Other(format!(
-                "creating the user namespace: child process {pid} {stage}: got {other:?}"
-            ))),
-            Err(e) => Err(Error::io(
-                format!("creating the user namespace: talking to child process {pid}"),
-                e,
-            )),
+            Ok(Some(Msg::Failed(why))) => {
+                Err(Error::Other(format!("creating the user namespace: {why}{}", hint(&why))))
+            }
+            Ok(other) => {
+                Err(Error::Other(format!("creating the user namespace: child process {pid} {stage}: got {other:?}")))
+            }
+            Err(e) => Err(Error::io(format!("creating the user namespace: talking to child process {pid}"), e)),
         }
     };
-    let talk = |r: std::io::Result<()>| {
-        r.map_err(|e| Error::io(format!("talking to child process {pid}"), e))
-    };
+    let talk = |r: std::io::Result<()>| r.map_err(|e| Error::io(format!("talking to child process {pid}"), e));
     expect(sock, Msg::Unshared, "did not create the namespace")?;
     write_mapping(pid, mapping)?;
     talk(Msg::Mapped.send(sock))?;
@@ -412,14 +338,10 @@ fn parent(
                 }
                 tracing::debug!("created the engine namespace, kept by pause process {pid}");
             }
-            None => tracing::debug!(
-                "pause process {pid} exited at once: continuing in the fresh namespace"
-            ),
+            None => tracing::debug!("pause process {pid} exited at once: continuing in the fresh namespace"),
         },
         other => {
-            tracing::debug!(
-                "the pause process could not start ({other:?}): continuing in the fresh namespace"
-            );
+            tracing::debug!("the pause process could not start ({other:?}): continuing in the fresh namespace");
             let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), None);
         }
     }
@@ -443,26 +365,14 @@ fn hint(why: &str) -> String {
 fn write_mapping(pid: i32, mapping: &Mapping) -> Result<()> {
     match mapping.kind {
         MappingKind::Subordinate => {
-            run_helper(
-                "newuidmap",
-                mapping.map.newuidmap_args(pid as u32),
-                "/etc/subuid",
-            )?;
-            run_helper(
-                "newgidmap",
-                mapping.map.newgidmap_args(pid as u32),
-                "/etc/subgid",
-            )
+            run_helper("newuidmap", mapping.map.newuidmap_args(pid as u32), "/etc/subuid")?;
+            run_helper("newgidmap", mapping.map.newgidmap_args(pid as u32), "/etc/subgid")
         }
         _ => {
             let write = |what: &str, text: String| {
                 let p = format!("/proc/{pid}/{what}");
-                std::fs::write(&p, &text).map_err(|e| {
-                    Error::io(
-                        format!("writing {p} ({})", text.trim_end().replace('\n', ", ")),
-                        e,
-                    )
-                })
+                std::fs::write(&p, &text)
+                    .map_err(|e| Error::io(format!("writing {p} ({})", text.trim_end().replace('\n', ", ")), e))
             };
             // Without CAP_SETGID in the parent namespace the kernel only accepts a gid_map once
             // setgroups is denied.
@@ -478,24 +388,14 @@ fn run_helper(tool: &str, args: Vec<String>, file: &str) -> Result<()> {
     let program = crate::find_helper(tool).unwrap_or_else(|| tool.into());
     tracing::debug!("running {line}");
     let out = Command::new(&program).args(&args).output().map_err(|e| {
-        Error::io(
-            format!(
-                "{line}: cannot run {} (install the uidmap package; see {DOCS})",
-                program.display()
-            ),
-            e,
-        )
+        Error::io(format!("{line}: cannot run {} (install the uidmap package; see {DOCS})", program.display()), e)
     })?;
     if out.status.success() {
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     let msg = stderr.trim().trim_start_matches(&format!("{tool}:")).trim();
-    let msg = if msg.is_empty() {
-        out.status.to_string()
-    } else {
-        msg.replace('\n', "; ")
-    };
+    let msg = if msg.is_empty() { out.status.to_string() } else { msg.replace('\n', "; ") };
     Err(Error::Other(format!(
         "{line}: {msg} — check that {file} gives your user these ranges and that {} is setuid root \
          (or has the cap_set{}id capability); see {DOCS}",
@@ -518,20 +418,12 @@ mod tests {
     #[test]
     fn helper_failure_names_the_command_the_cause_and_the_fix() {
         // A pid that cannot exist: newuidmap refuses (or, without the uidmap package, cannot run).
-        let args: Vec<String> = ["999999999", "0", "1002", "1"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let e = run_helper("newuidmap", args, "/etc/subuid")
-            .unwrap_err()
-            .to_string();
+        let args: Vec<String> = ["999999999", "0", "1002", "1"].iter().map(|s| s.to_string()).collect();
+        let e = run_helper("newuidmap", args, "/etc/subuid").unwrap_err().to_string();
         assert!(e.starts_with("newuidmap 999999999 0 1002 1: "), "{e}");
         assert!(e.contains("docs/rootless.md"), "{e}");
         if crate::find_helper("newuidmap").is_some() {
-            assert!(
-                e.contains("Could not open proc directory") && e.contains("/etc/subuid"),
-                "{e}"
-            );
+            assert!(e.contains("Could not open proc directory") && e.contains("/etc/subuid"), "{e}");
             assert!(!e.contains("newuidmap: "), "tool prefix not stripped: {e}");
         }
     }
@@ -548,13 +440,7 @@ mod tests {
     #[test]
     fn messages_round_trip() {
         let (mut a, mut b) = UnixStream::pair().unwrap();
-        for m in [
-            Msg::Unshared,
-            Msg::Mapped,
-            Msg::Ready,
-            Msg::Go,
-            Msg::Failed("unshare: EPERM".into()),
-        ] {
+        for m in [Msg::Unshared, Msg::Mapped, Msg::Ready, Msg::Go, Msg::Failed("unshare: EPERM".into())] {
             m.send(&mut a).unwrap();
             assert_eq!(Msg::recv(&mut b).unwrap(), Some(m));
         }

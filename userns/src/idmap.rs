@@ -43,11 +43,7 @@ fn max_container(entries: &[IdMapEntry]) -> Option<u32> {
 
 /// Container 0 → `own`, then 1.. → the ranges back to back, in order.
 fn subordinate_entries(own: u32, ranges: &[SubIdRange]) -> Vec<IdMapEntry> {
-    let mut out = vec![IdMapEntry {
-        container: 0,
-        host: own,
-        size: 1,
-    }];
+    let mut out = vec![IdMapEntry { container: 0, host: own, size: 1 }];
     let mut next: u64 = 1;
     for r in ranges {
         if r.count == 0 || next > u64::from(u32::MAX) {
@@ -56,11 +52,7 @@ fn subordinate_entries(own: u32, ranges: &[SubIdRange]) -> Vec<IdMapEntry> {
         // Never let the container side run past u32::MAX.
         let room = u64::from(u32::MAX) - next + 1;
         let size = u64::from(r.count).min(room) as u32;
-        out.push(IdMapEntry {
-            container: next as u32,
-            host: r.start,
-            size,
-        });
+        out.push(IdMapEntry { container: next as u32, host: r.start, size });
         next += u64::from(size);
     }
     out
@@ -68,21 +60,14 @@ fn subordinate_entries(own: u32, ranges: &[SubIdRange]) -> Vec<IdMapEntry> {
 
 /// `container host size` lines, as /proc/PID/uid_map takes them.
 fn map_text(entries: &[IdMapEntry]) -> String {
-    entries
-        .iter()
-        .map(|e| format!("{} {} {}\n", e.container, e.host, e.size))
-        .collect()
+    entries.iter().map(|e| format!("{} {} {}\n", e.container, e.host, e.size)).collect()
 }
 
 /// `PID container host size ...`, as newuidmap/newgidmap take them.
 fn helper_args(pid: u32, entries: &[IdMapEntry]) -> Vec<String> {
     let mut args = vec![pid.to_string()];
     for e in entries {
-        args.extend([
-            e.container.to_string(),
-            e.host.to_string(),
-            e.size.to_string(),
-        ]);
+        args.extend([e.container.to_string(), e.host.to_string(), e.size.to_string()]);
     }
     args
 }
@@ -93,11 +78,7 @@ pub fn parse_map(text: &str) -> Option<Vec<IdMapEntry>> {
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let f: Vec<&str> = line.split_whitespace().collect();
         let [c, h, s] = f.as_slice() else { return None };
-        out.push(IdMapEntry {
-            container: c.parse().ok()?,
-            host: h.parse().ok()?,
-            size: s.parse().ok()?,
-        });
+        out.push(IdMapEntry { container: c.parse().ok()?, host: h.parse().ok()?, size: s.parse().ok()? });
     }
     Some(out)
 }
@@ -105,44 +86,21 @@ pub fn parse_map(text: &str) -> Option<Vec<IdMapEntry>> {
 impl IdMap {
     /// Container ids are host ids (root on the host, the initial user namespace).
     pub fn identity() -> IdMap {
-        let all = vec![IdMapEntry {
-            container: 0,
-            host: 0,
-            size: u32::MAX,
-        }];
-        IdMap {
-            uids: all.clone(),
-            gids: all,
-        }
+        let all = vec![IdMapEntry { container: 0, host: 0, size: u32::MAX }];
+        IdMap { uids: all.clone(), gids: all }
     }
 
     /// Only container root is mapped, to the user's own uid and gid.
     pub fn single(uid: u32, gid: u32) -> IdMap {
         IdMap {
-            uids: vec![IdMapEntry {
-                container: 0,
-                host: uid,
-                size: 1,
-            }],
-            gids: vec![IdMapEntry {
-                container: 0,
-                host: gid,
-                size: 1,
-            }],
+            uids: vec![IdMapEntry { container: 0, host: uid, size: 1 }],
+            gids: vec![IdMapEntry { container: 0, host: gid, size: 1 }],
         }
     }
 
     /// Container 0 → the user's own id; 1..=N → the subordinate ranges, back to back, in order.
-    pub fn from_subordinate(
-        uid: u32,
-        gid: u32,
-        uid_ranges: &[SubIdRange],
-        gid_ranges: &[SubIdRange],
-    ) -> IdMap {
-        IdMap {
-            uids: subordinate_entries(uid, uid_ranges),
-            gids: subordinate_entries(gid, gid_ranges),
-        }
+    pub fn from_subordinate(uid: u32, gid: u32, uid_ranges: &[SubIdRange], gid_ranges: &[SubIdRange]) -> IdMap {
+        IdMap { uids: subordinate_entries(uid, uid_ranges), gids: subordinate_entries(gid, gid_ranges) }
     }
 
     /// True for the identity mapping of the initial user namespace.
@@ -215,32 +173,16 @@ mod tests {
 
     #[test]
     fn subordinate_layout() {
-        let m = IdMap::from_subordinate(
-            1002,
-            1003,
-            &[r(100000, 65536)],
-            &[r(200000, 10), r(300000, 5)],
-        );
+        let m = IdMap::from_subordinate(1002, 1003, &[r(100000, 65536)], &[r(200000, 10), r(300000, 5)]);
         assert_eq!(m.uid_map_text(), "0 1002 1\n1 100000 65536\n");
         assert_eq!(m.gid_map_text(), "0 1003 1\n1 200000 10\n11 300000 5\n");
-        assert_eq!(
-            m.newuidmap_args(42),
-            ["42", "0", "1002", "1", "1", "100000", "65536"]
-        );
-        assert_eq!(
-            m.newgidmap_args(7),
-            ["7", "0", "1003", "1", "1", "200000", "10", "11", "300000", "5"]
-        );
+        assert_eq!(m.newuidmap_args(42), ["42", "0", "1002", "1", "1", "100000", "65536"]);
+        assert_eq!(m.newgidmap_args(7), ["7", "0", "1003", "1", "1", "200000", "10", "11", "300000", "5"]);
     }
 
     #[test]
     fn subordinate_arithmetic() {
-        let m = IdMap::from_subordinate(
-            1002,
-            1002,
-            &[r(100000, 65536)],
-            &[r(200000, 10), r(300000, 5)],
-        );
+        let m = IdMap::from_subordinate(1002, 1002, &[r(100000, 65536)], &[r(200000, 10), r(300000, 5)]);
         assert_eq!(m.to_host_uid(0), Some(1002));
         assert_eq!(m.to_host_uid(1), Some(100000));
         assert_eq!(m.to_host_uid(65536), Some(165535));
@@ -297,14 +239,8 @@ mod tests {
     fn parse_proc_map() {
         let text = "         0       1002          1\n         1     100000      65536\n";
         let e = parse_map(text).unwrap();
-        assert_eq!(
-            e,
-            IdMap::from_subordinate(1002, 1002, &[r(100000, 65536)], &[]).uids
-        );
-        assert_eq!(
-            parse_map("0 0 4294967295\n").unwrap(),
-            IdMap::identity().uids
-        );
+        assert_eq!(e, IdMap::from_subordinate(1002, 1002, &[r(100000, 65536)], &[]).uids);
+        assert_eq!(parse_map("0 0 4294967295\n").unwrap(), IdMap::identity().uids);
         assert!(parse_map("0 0\n").is_none());
         assert!(parse_map("a b c\n").is_none());
         assert_eq!(parse_map("").unwrap(), vec![]);

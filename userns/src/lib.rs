@@ -60,10 +60,7 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(op: impl Into<String>, source: std::io::Error) -> Error {
-        Error::Io {
-            op: op.into(),
-            source,
-        }
+        Error::Io { op: op.into(), source }
     }
 }
 
@@ -116,12 +113,7 @@ impl Mapping {
     fn for_root() -> Mapping {
         let own = match sys::read_self_map() {
             Ok(m) if !m.is_identity() => m,
-            _ => {
-                return Mapping {
-                    map: IdMap::identity(),
-                    kind: MappingKind::Identity,
-                }
-            }
+            _ => return Mapping { map: IdMap::identity(), kind: MappingKind::Identity },
         };
         Self::for_root_in(&own)
     }
@@ -130,23 +122,11 @@ impl Mapping {
     /// they exist here.
     fn for_root_in(own: &IdMap) -> Mapping {
         let same = |es: &[IdMapEntry]| {
-            es.iter()
-                .map(|e| IdMapEntry {
-                    container: e.container,
-                    host: e.container,
-                    size: e.size,
-                })
-                .collect()
+            es.iter().map(|e| IdMapEntry { container: e.container, host: e.container, size: e.size }).collect()
         };
-        let map = IdMap {
-            uids: same(&own.uids),
-            gids: same(&own.gids),
-        };
+        let map = IdMap { uids: same(&own.uids), gids: same(&own.gids) };
         if map.max_container_uid().unwrap_or(0) > 0 && map.max_container_gid().unwrap_or(0) > 0 {
-            return Mapping {
-                map,
-                kind: MappingKind::Subordinate,
-            };
+            return Mapping { map, kind: MappingKind::Subordinate };
         }
         let reason = format!(
             "running as root inside a user namespace that maps only uid/gid 0 (uid_map \"{}\"), images with \
@@ -154,33 +134,22 @@ impl Mapping {
              with subordinate ids) (see {DOCS})",
             own.uid_map_text().trim_end().replace('\n', ", ")
         );
-        Mapping {
-            map,
-            kind: MappingKind::SingleId { reason },
-        }
+        Mapping { map, kind: MappingKind::SingleId { reason } }
     }
 
     /// The mapping of the user namespace this process is in.
     fn of_current_namespace(files: &SubIdFiles) -> Result<Mapping> {
         let map = sys::read_self_map()?;
         if map.is_identity() {
-            return Ok(Mapping {
-                map,
-                kind: MappingKind::Identity,
-            });
+            return Ok(Mapping { map, kind: MappingKind::Identity });
         }
         let uid = map.to_host_uid(nix::unistd::getuid().as_raw());
         let gid = map.to_host_gid(nix::unistd::getgid().as_raw());
         let (Some(uid), Some(gid)) = (uid, gid) else {
-            return Err(Error::Other(
-                "this process's own uid/gid are not mapped in its user namespace".into(),
-            ));
+            return Err(Error::Other("this process's own uid/gid are not mapped in its user namespace".into()));
         };
         if map.uids.len() > 1 || map.gids.len() > 1 || map.uids.iter().any(|e| e.size > 1) {
-            return Ok(Mapping {
-                map,
-                kind: MappingKind::Subordinate,
-            });
+            return Ok(Mapping { map, kind: MappingKind::Subordinate });
         }
         let wanted = Self::decide(&HostFacts::gather(uid, gid, files)?);
         let reason = match wanted.kind {
@@ -190,30 +159,17 @@ impl Mapping {
                  process (`kill $(cut -d' ' -f1 RUNDIR/pause.pid)`) when no container runs, see {DOCS}"
             ),
         };
-        Ok(Mapping {
-            map,
-            kind: MappingKind::SingleId { reason },
-        })
+        Ok(Mapping { map, kind: MappingKind::SingleId { reason } })
     }
 
     /// The mapping the host facts allow (pure).
     pub fn decide(f: &HostFacts) -> Mapping {
         let mut missing = Vec::new();
         if f.uid_ranges.is_empty() {
-            missing.push(format!(
-                "no line for user {} (uid {}) in {}",
-                f.user,
-                f.uid,
-                f.files.subuid.display()
-            ));
+            missing.push(format!("no line for user {} (uid {}) in {}", f.user, f.uid, f.files.subuid.display()));
         }
         if f.gid_ranges.is_empty() {
-            missing.push(format!(
-                "no line for user {} (uid {}) in {}",
-                f.user,
-                f.uid,
-                f.files.subgid.display()
-            ));
+            missing.push(format!("no line for user {} (uid {}) in {}", f.user, f.uid, f.files.subgid.display()));
         }
         let mut fixes = Vec::new();
         if !missing.is_empty() {
@@ -225,18 +181,12 @@ impl Mapping {
             .map(|(n, _)| *n)
             .collect();
         if !tools.is_empty() {
-            missing.push(format!(
-                "{} not found in PATH or /usr/bin",
-                tools.join(" and ")
-            ));
+            missing.push(format!("{} not found in PATH or /usr/bin", tools.join(" and ")));
             fixes.push("install the uidmap package (shadow-utils on Fedora/RHEL)".into());
         }
         if missing.is_empty() {
             let map = IdMap::from_subordinate(f.uid, f.gid, &f.uid_ranges, &f.gid_ranges);
-            return Mapping {
-                map,
-                kind: MappingKind::Subordinate,
-            };
+            return Mapping { map, kind: MappingKind::Subordinate };
         }
         let reason = format!(
             "{}; only uid {} and gid {} are mapped (to root in containers), images with files owned by other \
@@ -246,10 +196,7 @@ impl Mapping {
             f.gid,
             fixes.join(" and "),
         );
-        Mapping {
-            map: IdMap::single(f.uid, f.gid),
-            kind: MappingKind::SingleId { reason },
-        }
+        Mapping { map: IdMap::single(f.uid, f.gid), kind: MappingKind::SingleId { reason } }
     }
 
     /// Print one warning (not one per file) when the mapping is the single-id fallback.
@@ -272,8 +219,7 @@ impl HostFacts {
             .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
             .unwrap_or_else(|| uid.to_string());
         let read = |p: &Path| {
-            subid::read_ranges(p, Some(&user), uid)
-                .map_err(|e| Error::io(format!("reading {}", p.display()), e))
+            subid::read_ranges(p, Some(&user), uid).map_err(|e| Error::io(format!("reading {}", p.display()), e))
         };
         let uid_ranges = read(&files.subuid)?;
         let gid_ranges = read(&files.subgid)?;
@@ -298,11 +244,7 @@ pub fn find_helper(name: &str) -> Option<PathBuf> {
         .chain(["/usr/bin", "/usr/sbin", "/bin"].iter().map(PathBuf::from))
         .filter(|d| d.is_absolute())
         .map(|d| d.join(name))
-        .find(|p| {
-            std::fs::metadata(p)
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
+        .find(|p| std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false))
 }
 
 #[cfg(test)]
@@ -314,14 +256,8 @@ mod tests {
             user: "dev".into(),
             uid: 1002,
             gid: 1002,
-            uid_ranges: vec![SubIdRange {
-                start: 100000,
-                count: 65536,
-            }],
-            gid_ranges: vec![SubIdRange {
-                start: 100000,
-                count: 65536,
-            }],
+            uid_ranges: vec![SubIdRange { start: 100000, count: 65536 }],
+            gid_ranges: vec![SubIdRange { start: 100000, count: 65536 }],
             files: SubIdFiles::default(),
             newuidmap: Some("/usr/bin/newuidmap".into()),
             newgidmap: Some("/usr/bin/newgidmap".into()),
@@ -332,22 +268,10 @@ mod tests {
     fn root_inside_a_partial_namespace_maps_what_exists() {
         let own = IdMap {
             uids: vec![
-                IdMapEntry {
-                    container: 0,
-                    host: 1002,
-                    size: 1,
-                },
-                IdMapEntry {
-                    container: 1,
-                    host: 100000,
-                    size: 65536,
-                },
+                IdMapEntry { container: 0, host: 1002, size: 1 },
+                IdMapEntry { container: 1, host: 100000, size: 65536 },
             ],
-            gids: vec![IdMapEntry {
-                container: 0,
-                host: 1002,
-                size: 65537,
-            }],
+            gids: vec![IdMapEntry { container: 0, host: 1002, size: 65537 }],
         };
         let m = Mapping::for_root_in(&own);
         assert_eq!(m.kind, MappingKind::Subordinate);
@@ -355,9 +279,7 @@ mod tests {
         assert_eq!(m.map.to_host_uid(65537), None);
         let m = Mapping::for_root_in(&IdMap::single(1001, 1001));
         assert_eq!(m.map, IdMap::single(0, 0));
-        let MappingKind::SingleId { reason } = m.kind else {
-            panic!()
-        };
+        let MappingKind::SingleId { reason } = m.kind else { panic!() };
         assert!(reason.contains("uid_map \"0 1001 1\""), "{reason}");
     }
 
@@ -378,18 +300,10 @@ mod tests {
         f.gid_ranges.clear();
         let m = Mapping::decide(&f);
         assert_eq!(m.map, IdMap::single(1001, 1001));
-        let MappingKind::SingleId { reason } = m.kind else {
-            panic!("not single id")
-        };
-        assert!(
-            reason.contains("no line for user hpc (uid 1001) in /etc/subuid"),
-            "{reason}"
-        );
+        let MappingKind::SingleId { reason } = m.kind else { panic!("not single id") };
+        assert!(reason.contains("no line for user hpc (uid 1001) in /etc/subuid"), "{reason}");
         assert!(reason.contains("/etc/subgid"), "{reason}");
-        assert!(
-            reason.contains("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 hpc"),
-            "{reason}"
-        );
+        assert!(reason.contains("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 hpc"), "{reason}");
         assert!(reason.contains("docs/rootless.md"), "{reason}");
         assert!(!reason.contains("uidmap package"), "{reason}");
     }
@@ -398,22 +312,15 @@ mod tests {
     fn single_id_when_only_gids_missing() {
         let mut f = facts();
         f.gid_ranges.clear();
-        let MappingKind::SingleId { reason } = Mapping::decide(&f).kind else {
-            panic!()
-        };
-        assert!(
-            reason.contains("in /etc/subgid") && !reason.contains("in /etc/subuid"),
-            "{reason}"
-        );
+        let MappingKind::SingleId { reason } = Mapping::decide(&f).kind else { panic!() };
+        assert!(reason.contains("in /etc/subgid") && !reason.contains("in /etc/subuid"), "{reason}");
     }
 
     #[test]
     fn single_id_when_helper_missing() {
         let mut f = facts();
         f.newgidmap = None;
-        let MappingKind::SingleId { reason } = Mapping::decide(&f).kind else {
-            panic!()
-        };
+        let MappingKind::SingleId { reason } = Mapping::decide(&f).kind else { panic!() };
         assert!(reason.contains("newgidmap not found"), "{reason}");
         assert!(reason.contains("install the uidmap package"), "{reason}");
         assert!(!reason.contains("usermod"), "{reason}");
@@ -423,25 +330,14 @@ mod tests {
     fn gather_reads_the_given_files() {
         let dir = std::env::temp_dir().join(format!("warren-facts-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let files = SubIdFiles {
-            subuid: dir.join("subuid"),
-            subgid: dir.join("subgid"),
-        };
+        let files = SubIdFiles { subuid: dir.join("subuid"), subgid: dir.join("subgid") };
         std::fs::write(&files.subuid, "# x\n4242:10:5\n").unwrap();
         std::fs::write(&files.subgid, "junk\n").unwrap();
         let f = HostFacts::gather(4242, 4243, &files).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(
-            f.uid_ranges,
-            vec![SubIdRange {
-                start: 10,
-                count: 5
-            }]
-        );
+        assert_eq!(f.uid_ranges, vec![SubIdRange { start: 10, count: 5 }]);
         assert!(f.gid_ranges.is_empty());
-        let MappingKind::SingleId { reason } = Mapping::decide(&f).kind else {
-            panic!()
-        };
+        let MappingKind::SingleId { reason } = Mapping::decide(&f).kind else { panic!() };
         assert!(reason.contains("subgid"), "{reason}");
     }
 }

@@ -15,8 +15,7 @@ pub fn run() -> Result<()> {
     // Whatever the spawner let through (it should be nothing) must not be kept open for ever.
     crate::sys::close_fds_from_3();
     let _ = std::env::set_current_dir("/");
-    let _ =
-        nix::sys::prctl::set_name(&std::ffi::CString::new(PROCESS_NAME).expect("no NUL in name"));
+    let _ = nix::sys::prctl::set_name(&std::ffi::CString::new(PROCESS_NAME).expect("no NUL in name"));
     crate::sys::ignore_signals_but_term();
     loop {
         crate::sys::pause();

@@ -27,10 +27,7 @@ pub struct SubIdFiles {
 
 impl Default for SubIdFiles {
     fn default() -> Self {
-        SubIdFiles {
-            subuid: PathBuf::from(SUBUID_PATH),
-            subgid: PathBuf::from(SUBGID_PATH),
-        }
+        SubIdFiles { subuid: PathBuf::from(SUBUID_PATH), subgid: PathBuf::from(SUBGID_PATH) }
     }
 }
 
@@ -46,21 +43,14 @@ pub fn parse_ranges(text: &str, user: Option<&str>, uid: u32, origin: &str) -> V
         }
         let fields: Vec<&str> = line.split(':').map(str::trim).collect();
         let parsed = match fields.as_slice() {
-            [owner, start, count] if !owner.is_empty() => {
-                match (start.parse::<u32>(), count.parse::<u32>()) {
-                    (Ok(s), Ok(c)) if c > 0 && s.checked_add(c - 1).is_some() => {
-                        Some((*owner, s, c))
-                    }
-                    _ => None,
-                }
-            }
+            [owner, start, count] if !owner.is_empty() => match (start.parse::<u32>(), count.parse::<u32>()) {
+                (Ok(s), Ok(c)) if c > 0 && s.checked_add(c - 1).is_some() => Some((*owner, s, c)),
+                _ => None,
+            },
             _ => None,
         };
         let Some((owner, start, count)) = parsed else {
-            tracing::debug!(
-                "{origin}:{}: ignoring malformed line {raw:?} (expected NAME:START:COUNT)",
-                i + 1
-            );
+            tracing::debug!("{origin}:{}: ignoring malformed line {raw:?} (expected NAME:START:COUNT)", i + 1);
             continue;
         };
         if Some(owner) == user || owner == uid_s {
@@ -85,9 +75,7 @@ pub fn read_ranges(path: &Path, user: Option<&str>, uid: u32) -> std::io::Result
 
 /// Total number of ids in `ranges` (saturating).
 pub fn total(ranges: &[SubIdRange]) -> u32 {
-    ranges
-        .iter()
-        .fold(0u32, |acc, r| acc.saturating_add(r.count))
+    ranges.iter().fold(0u32, |acc, r| acc.saturating_add(r.count))
 }
 
 #[cfg(test)]
@@ -116,18 +104,9 @@ dev:4294967295:2
         assert_eq!(
             r,
             vec![
-                SubIdRange {
-                    start: 100000,
-                    count: 65536
-                },
-                SubIdRange {
-                    start: 400000,
-                    count: 5
-                },
-                SubIdRange {
-                    start: 500000,
-                    count: 7
-                },
+                SubIdRange { start: 100000, count: 65536 },
+                SubIdRange { start: 400000, count: 5 },
+                SubIdRange { start: 500000, count: 7 },
             ]
         );
         assert_eq!(total(&r), 65548);
@@ -136,13 +115,7 @@ dev:4294967295:2
     #[test]
     fn by_numeric_uid() {
         let r = parse_ranges(FILE, Some("nobody-here"), 1003, "t");
-        assert_eq!(
-            r,
-            vec![SubIdRange {
-                start: 300000,
-                count: 10
-            }]
-        );
+        assert_eq!(r, vec![SubIdRange { start: 300000, count: 10 }]);
         let r = parse_ranges(FILE, None, 1003, "t");
         assert_eq!(r.len(), 1);
     }
@@ -173,12 +146,6 @@ dev:4294967295:2
         std::fs::write(&p, "dev:100000:65536\n").unwrap();
         let r = read_ranges(&p, Some("dev"), 1002).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(
-            r,
-            vec![SubIdRange {
-                start: 100000,
-                count: 65536
-            }]
-        );
+        assert_eq!(r, vec![SubIdRange { start: 100000, count: 65536 }]);
     }
 }

@@ -17,25 +17,18 @@ pub(crate) fn read_map_of(pid: &str) -> Result<IdMap> {
         let text = std::fs::read_to_string(&p).map_err(|e| Error::io(format!("reading {p}"), e))?;
         parse_map(&text).ok_or_else(|| Error::Other(format!("{p}: unexpected content {text:?}")))
     };
-    Ok(IdMap {
-        uids: read("uid_map")?,
-        gids: read("gid_map")?,
-    })
+    Ok(IdMap { uids: read("uid_map")?, gids: read("gid_map")? })
 }
 
 /// The `user:[INODE]` link naming this process's user namespace.
 pub(crate) fn self_userns_link() -> Option<std::ffi::OsString> {
-    std::fs::read_link("/proc/self/ns/user")
-        .ok()
-        .map(|p| p.into_os_string())
+    std::fs::read_link("/proc/self/ns/user").ok().map(|p| p.into_os_string())
 }
 
 /// Number of threads of this process (from /proc/self/status), if readable.
 pub(crate) fn thread_count() -> Option<usize> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|v| v.trim().parse().ok())
+    s.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|v| v.trim().parse().ok())
 }
 
 /// Start time of `pid` (field 22 of /proc/PID/stat, clock ticks since boot) and whether it is a zombie.
@@ -71,10 +64,7 @@ pub(crate) fn close_fds_from_3() {
     if r != 0 {
         // Old kernel: close what /proc/self/fd lists (collected first: the listing holds its own fd).
         let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-            .map(|d| {
-                d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                    .collect()
-            })
+            .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
             .unwrap_or_default();
         for fd in fds.into_iter().filter(|fd| *fd >= 3) {
             // SAFETY: as above; closing an fd that is already closed only returns EBADF.
@@ -86,10 +76,7 @@ pub(crate) fn close_fds_from_3() {
 /// Ignore every catchable signal except SIGTERM (and SIGCHLD, left at its default).
 pub(crate) fn ignore_signals_but_term() {
     for sig in Signal::iterator() {
-        if matches!(
-            sig,
-            Signal::SIGTERM | Signal::SIGKILL | Signal::SIGSTOP | Signal::SIGCHLD
-        ) {
+        if matches!(sig, Signal::SIGTERM | Signal::SIGKILL | Signal::SIGSTOP | Signal::SIGCHLD) {
             continue;
         }
         // SAFETY: SIG_IGN installs no handler code, so no async-signal-safety concern.
