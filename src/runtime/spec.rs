@@ -521,18 +521,26 @@ pub fn build(plan: &ContainerPlan) -> Result<Spec> {
     let caps = &plan.capabilities;
     let all = oci_caps(caps);
     // Podman: the root user gets the set in bounding, effective and permitted; any other user only in
-    // bounding (its effective/permitted/ambient sets hold what --cap-add asked for, which the plan does
-    // not carry separately: empty here). Inheritable stays empty (CVE-2022-27649).
-    let user_caps = if is_root { all.clone() } else { Capabilities::new() };
+    // bounding, plus what --cap-add asked for in effective, permitted and ambient. The plan carries
+    // only the final list, so "asked for" is taken as the capabilities beyond Podman's default set.
+    // Inheritable stays empty otherwise (CVE-2022-27649).
+    let (user_caps, ambient) = if is_root {
+        (all.clone(), Capabilities::new())
+    } else {
+        let added: Vec<String> = caps.iter().filter(|c| !DEFAULT_CAPABILITIES.contains(&c.as_str())).cloned().collect();
+        let added = oci_caps(&added);
+        (added.clone(), added)
+    };
     let capabilities = LinuxCapabilitiesBuilder::default()
         .bounding(all.clone())
         .effective(user_caps.clone())
         .permitted(user_caps)
-        .inheritable(Capabilities::new())
-        .ambient(Capabilities::new())
+        .inheritable(ambient.clone())
+        .ambient(ambient)
         .build()?;
 
-    let mut user = UserBuilder::default().uid(plan.uid).gid(plan.gid);
+    // containers.conf `umask = "0022"`.
+    let mut user = UserBuilder::default().uid(plan.uid).gid(plan.gid).umask(0o022u32);
     if !plan.additional_gids.is_empty() {
         user = user.additional_gids(plan.additional_gids.clone());
     }
@@ -670,6 +678,14 @@ mod tests {
         assert_eq!(pc.bounding().as_ref().unwrap().len(), 11);
         assert!(pc.effective().as_ref().unwrap().is_empty());
         assert!(pc.permitted().as_ref().unwrap().is_empty());
+        // --cap-add for a non-root user lands in effective, permitted and ambient, as in Podman.
+        p.capabilities = capabilities(&s(&["NET_ADMIN"]), &[], false).unwrap();
+        let spec = build(&p).unwrap();
+        let pc = spec.process().as_ref().unwrap().capabilities().as_ref().unwrap();
+        let want: Capabilities = [Capability::NetAdmin].into_iter().collect();
+        assert_eq!(pc.effective().as_ref().unwrap(), &want);
+        assert_eq!(pc.ambient().as_ref().unwrap(), &want);
+        assert_eq!(pc.bounding().as_ref().unwrap().len(), 12);
     }
 
     #[test]

@@ -175,6 +175,11 @@ impl Case {
 
     /// The same under `script` (a pty on stdin/stdout), for `terminal: true`.
     fn run_in_pty(&self) -> Output {
+        self.run_in_pty_with_input(&[])
+    }
+
+    /// Under `script`, typing `input` once the output contains `after`, for each (after, input).
+    fn run_in_pty_with_input(&self, script_input: &[(&[u8], &[u8])]) -> Output {
         self.write_spec();
         let line = self.runtime_argv(&[]).iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ");
         let argv: Vec<String> = ["script", "-qec", &format!("stty rows 33 cols 101; {line}"), "/dev/null"]
@@ -186,7 +191,7 @@ impl Case {
         let mut c = self.command(&argv);
         c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = c.spawn().expect("starting script");
-        let stdin = child.stdin.take();
+        let mut stdin = child.stdin.take();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut so = child.stdout.take().unwrap();
         let mut se = child.stderr.take().unwrap();
@@ -194,7 +199,26 @@ impl Case {
             let _ = std::io::Read::read_to_end(&mut se, &mut err);
             err
         });
-        let _ = std::io::Read::read_to_end(&mut so, &mut out);
+        let mut pending = script_input.iter();
+        let mut next = pending.next();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = std::io::Read::read(&mut so, &mut buf).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+            while let Some((after, input)) = next {
+                if !out.windows(after.len()).any(|w| w == *after) {
+                    break;
+                }
+                if let Some(si) = stdin.as_mut() {
+                    std::thread::sleep(Duration::from_millis(200));
+                    std::io::Write::write_all(si, input).unwrap();
+                }
+                next = pending.next();
+            }
+        }
         let status = child.wait().unwrap();
         drop(stdin);
         Output { status, stdout: out, stderr: t.join().unwrap() }
@@ -318,6 +342,18 @@ fn runtime_security_defaults() {
             );
         }
 
+        // --cap-add for a non-root user: effective, permitted and ambient hold it (Podman).
+        if who != Who::Hpc {
+            let mut c =
+                Case::new(who, "useradd", &["sh", "-c", "grep -E '^(CapEff|CapAmb):' /proc/self/status; umask"]);
+            c.plan.uid = 1000;
+            c.plan.gid = 1000;
+            c.plan.capabilities = warren::runtime::spec::capabilities(&["NET_ADMIN".into()], &[], false).unwrap();
+            let o = c.run();
+            expect_code(&o, 0, "non-root user with --cap-add");
+            assert_eq!(stdout(&o), "CapEff:\t0000000000001000\nCapAmb:\t0000000000001000\n0022\n", "{who:?}");
+        }
+
         // --cap-drop=all: nothing anywhere; the seccomp filter is still loaded.
         let mut c = Case::new(who, "capdrop", &["sh", "-c", "grep -E '^(CapEff|CapBnd):' /proc/self/status"]);
         c.plan.capabilities = warren::runtime::spec::capabilities(&[], &["all".into()], false).unwrap();
@@ -386,6 +422,15 @@ fn runtime_terminal() {
         let out = stdout(&o).replace('\r', "");
         assert!(out.lines().any(|l| l == "/dev/pts/0"), "{who:?}: {out:?} {}", stderr(&o));
         assert!(out.lines().any(|l| l == "33 101"), "{who:?}: window size not copied: {out:?}");
+
+        // Ctrl-C typed on the caller's terminal travels as a byte through the console; the container's
+        // line discipline turns it into SIGINT for its foreground process.
+        let mut c =
+            Case::new(who, "ctrlc", &["sh", "-c", "trap 'echo got-int; exit 7' INT; echo ready; sleep 30 & wait"]);
+        c.plan.terminal = true;
+        let o = c.run_in_pty_with_input(&[(b"ready".as_slice(), b"\x03".as_slice())]);
+        expect_code(&o, 7, "Ctrl-C through the console");
+        assert!(stdout(&o).contains("got-int"), "{who:?}: {:?}", stdout(&o));
 
         // Without a terminal, stdio is the caller's (not a tty here).
         let o = Case::new(who, "notty", &["sh", "-c", "tty; true"]).run();

@@ -122,6 +122,9 @@ fn setup_and_exec(ctx: &Ctx) -> Result<std::convert::Infallible> {
         }
     }
 
+    if let Some(mask) = user.umask() {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    }
     let env = environment(process.env().as_deref().unwrap_or(&[]), user.uid());
     nix::unistd::chdir(&cwd).map_err(on(format!("chdir {}", cwd.display())))?;
     let args = process.args().clone().unwrap_or_default();
