@@ -533,3 +533,20 @@ fn crun_accepts_the_same_config() {
     expect_code(&o, 0, "crun run");
     assert_eq!(stdout(&o), format!("hello\nCapEff:\t{DEFAULT_CAPS_HEX}\nwarrenbox\n"));
 }
+
+#[test]
+fn runtime_loads_podmans_seccomp_profile() {
+    let profile = Path::new("/usr/share/containers/seccomp.json");
+    if !profile.is_file() {
+        eprintln!("SKIP runtime_loads_podmans_seccomp_profile: {} is missing (containers-common)", profile.display());
+        return;
+    }
+    for who in [Who::Root, Who::Dev] {
+        // Podman's allow-list profile (default ENOSYS, argument rules) compiles and a shell runs under it.
+        let mut c = Case::new(who, "profile", &["sh", "-c", "grep '^Seccomp:' /proc/self/status; ls / >/dev/null && echo ok"]);
+        c.plan.seccomp = warren::plan::SeccompMode::Profile(profile.into());
+        let o = c.run();
+        expect_code(&o, 0, "Podman's seccomp.json");
+        assert_eq!(stdout(&o), "Seccomp:\t2\nok\n", "{who:?}");
+    }
+}
