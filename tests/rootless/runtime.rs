@@ -543,7 +543,8 @@ fn runtime_loads_podmans_seccomp_profile() {
     }
     for who in [Who::Root, Who::Dev] {
         // Podman's allow-list profile (default ENOSYS, argument rules) compiles and a shell runs under it.
-        let mut c = Case::new(who, "profile", &["sh", "-c", "grep '^Seccomp:' /proc/self/status; ls / >/dev/null && echo ok"]);
+        let mut c =
+            Case::new(who, "profile", &["sh", "-c", "grep '^Seccomp:' /proc/self/status; ls / >/dev/null && echo ok"]);
         c.plan.seccomp = warren::plan::SeccompMode::Profile(profile.into());
         let o = c.run();
         expect_code(&o, 0, "Podman's seccomp.json");
