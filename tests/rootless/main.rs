@@ -9,6 +9,7 @@ mod common;
 mod fixtures;
 mod pull;
 mod run;
+mod runtime;
 mod smoke;
 mod store;
 mod userns;
