@@ -82,17 +82,28 @@ impl State {
     }
 
     fn migrate(&self) -> Result<()> {
-        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            bail!(
-                "the state database was written by a newer Warren (schema {version}, this one knows {SCHEMA_VERSION}): upgrade Warren"
-            );
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.unchecked_transaction()?;
-            tx.execute_batch(sql)?;
-            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
-            tx.commit()?;
+        // Two commands may open a new database at once: read the version and migrate inside one
+        // write transaction, so exactly one of them applies each step.
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| -> Result<()> {
+            let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version > SCHEMA_VERSION {
+                bail!(
+                    "the state database was written by a newer Warren (schema {version}, this one knows {SCHEMA_VERSION}): upgrade Warren"
+                );
+            }
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                self.conn.execute_batch(sql)?;
+                self.conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => self.conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -312,6 +323,20 @@ mod tests {
         assert_eq!(s.get("web").unwrap().exit_code, Some(7));
         s.remove("abc123").unwrap();
         assert!(s.lookup("web").unwrap().is_none());
+    }
+
+    #[test]
+    fn concurrent_first_opens_migrate_once() {
+        let d = tempfile::tempdir().unwrap();
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let p = d.path().to_path_buf();
+                std::thread::spawn(move || State::open(&p).map(|_| ()))
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap().unwrap();
+        }
     }
 
     #[test]
