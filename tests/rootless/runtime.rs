@@ -551,3 +551,42 @@ fn runtime_loads_podmans_seccomp_profile() {
         assert_eq!(stdout(&o), "Seccomp:\t2\nok\n", "{who:?}");
     }
 }
+
+#[test]
+fn runtime_joins_an_existing_network_namespace() {
+    // A network namespace kept by a process (as pasta or slirp4netns keep theirs), joined by path.
+    let mut holder = Command::new("unshare").args(["--net", "sleep", "60"]).spawn().expect("unshare --net");
+    let ns = format!("/proc/{}/ns/net", holder.id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let want = loop {
+        let link = std::fs::read_link(&ns).unwrap().display().to_string();
+        if link != std::fs::read_link("/proc/self/ns/net").unwrap().display().to_string() {
+            break link;
+        }
+        assert!(Instant::now() < deadline, "unshare --net did not create a namespace");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let c = Case::new(Who::Root, "joinnet", &["readlink", "/proc/self/ns/net"]);
+    let mut spec = warren::runtime::spec::build(&c.plan).unwrap();
+    let mut linux = spec.linux().clone().unwrap();
+    let nss: Vec<_> = linux
+        .namespaces()
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|mut n| {
+            if n.typ() == oci_spec::runtime::LinuxNamespaceType::Network {
+                n.set_path(Some(PathBuf::from(&ns)));
+            }
+            n
+        })
+        .collect();
+    linux.set_namespaces(Some(nss));
+    spec.set_linux(Some(linux));
+    warren::runtime::spec::write(&c.bundle(), &spec).unwrap();
+    let o = c.command(&c.runtime_argv(&[])).output().unwrap();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    expect_code(&o, 0, "join a network namespace");
+    assert_eq!(stdout(&o).trim(), want);
+}

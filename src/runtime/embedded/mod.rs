@@ -186,12 +186,27 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
 
     let mut flags = CloneFlags::empty();
     let mut userns = false;
+    let mut join: Vec<(OwnedFd, CloneFlags, String)> = Vec::new();
     for ns in spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()).into_iter().flatten() {
-        if ns.path().is_some() {
-            return Err(runtime_error(format!(
-                "joining an existing {:?} namespace is not supported by the embedded runtime; use --runtime crun",
-                ns.typ()
-            )));
+        if let Some(path) = ns.path() {
+            // Joining an existing namespace (a network namespace made by pasta/slirp4netns, a pod's
+            // ipc/uts): the container process calls setns(2) first thing.
+            let kind = match ns.typ() {
+                LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+                LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+                LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+                LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+                other => {
+                    return Err(runtime_error(format!(
+                        "joining an existing {other:?} namespace ({}) is not supported by the embedded runtime; use --runtime crun",
+                        path.display()
+                    )))
+                }
+            };
+            let fd = std::fs::File::open(path)
+                .map_err(|e| runtime_error(format!("open namespace {}: {e}", path.display())))?;
+            join.push((fd.into(), kind, path.display().to_string()));
+            continue;
         }
         flags |= match ns.typ() {
             LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
@@ -223,7 +238,15 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).context("signalfd")?;
 
     let (parent_sock, child_sock) = channel::pair().context("socketpair")?;
-    let ctx = container::Ctx { spec: spec.clone(), rootfs, sock: child_sock.as_raw_fd(), userns, init, saved_mask };
+    let ctx = container::Ctx {
+        spec: spec.clone(),
+        rootfs,
+        sock: child_sock.as_raw_fd(),
+        userns,
+        init,
+        saved_mask,
+        join: join.iter().map(|(fd, kind, path)| (fd.as_raw_fd(), *kind, path.clone())).collect(),
+    };
     // The child runs on its own stack until it execs; 8 MiB, touched only as used.
     let mut stack = vec![0u8; 8 << 20];
     let cb = Box::new(|| container::main(&ctx));
