@@ -590,3 +590,39 @@ fn runtime_joins_an_existing_network_namespace() {
     expect_code(&o, 0, "join a network namespace");
     assert_eq!(stdout(&o).trim(), want);
 }
+
+#[test]
+fn runtime_resource_limits() {
+    // As root: the limits are in the container's cgroup and enforced; the cgroup is gone afterwards.
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let mut c =
+        Case::new(Who::Root, "limits", &["sh", "-c", "x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo survived"]);
+    c.plan.memory_limit = Some(64 << 20);
+    c.plan.pids_limit = Some(50);
+    let o = c.run();
+    expect_code(&o, 137, "a 300 MB string under --memory 64m is OOM-killed");
+    let cg = if v2 {
+        format!("/sys/fs/cgroup/warren/{}", c.plan.name)
+    } else {
+        format!("/sys/fs/cgroup/memory/warren/{}", c.plan.name)
+    };
+    assert!(!Path::new(&cg).exists(), "{cg} was left behind");
+
+    let mut c =
+        Case::new(Who::Root, "pids", &["sh", "-c", "for i in $(seq 60); do sleep 2 & done; wait; echo finished"]);
+    c.plan.pids_limit = Some(20);
+    let o = c.run();
+    // busybox sh gives up (exit 2) at the first fork the pids controller refuses.
+    expect_code(&o, 2, "60 processes under --pids-limit 20");
+    assert!(stderr(&o).contains("can't fork"), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+
+    // Rootless on cgroup v1 (this kind of host): a clear error, exit 125.
+    if !v2 {
+        let mut c = Case::new(Who::Dev, "limitsv1", &["true"]);
+        c.plan.memory_limit = Some(64 << 20);
+        let o = c.run();
+        expect_code(&o, 125, "rootless limits on cgroup v1");
+        assert!(stderr(&o).contains("limits need cgroup v2 with a cgroup delegated to you"), "{}", stderr(&o));
+    }
+}

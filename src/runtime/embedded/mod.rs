@@ -31,6 +31,7 @@
 //! only with `--init` (the init forwards it to the command, which is not PID 1); SIGKILL always works
 //! (137). This is what crun and Podman do too.
 
+mod cgroups;
 mod channel;
 mod container;
 mod rootfs;
@@ -257,11 +258,19 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     drop(child_sock);
     drop(stack);
 
-    let result = monitor(&spec, child, &parent_sock, &sfd, pid_file, userns, terminal);
+    // Resource limits: the container's process joins its cgroup before it is told to go on.
+    let cgroup = cgroups::apply(&spec, id, child.as_raw()).map_err(|e| runtime_error(format!("resource limits: {e}")));
+    let result = match &cgroup {
+        Ok(_) => monitor(&spec, child, &parent_sock, &sfd, pid_file, userns, terminal),
+        Err(e) => Err(runtime_error(format!("{e:#}"))),
+    };
     if result.is_err() {
         // The container must not outlive a runtime that failed.
         let _ = kill(child, Signal::SIGKILL);
         let _ = waitpid(child, None);
+    }
+    if let Ok(Some(cg)) = &cgroup {
+        cg.remove();
     }
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&saved_mask), None);
     result
