@@ -477,6 +477,29 @@ fn runtime_signals() {
         let st = child.wait().unwrap();
         assert_eq!(st.code(), Some(143), "{who:?}: SIGTERM through --init");
 
+        // Any catchable signal sent to the runtime reaches a PID 1 that handles it (here SIGALRM, whose
+        // default would otherwise kill the runtime itself).
+        let c =
+            Case::new(who, "alrm", &["sh", "-c", "trap 'echo got-alrm; exit 10' ALRM; echo ready; sleep 30 & wait"]);
+        c.write_spec();
+        let mut cmd = c.command(&c.runtime_argv(&[]));
+        cmd.stdout(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let mut first = [0u8; 6];
+        std::io::Read::read_exact(&mut out, &mut first).unwrap();
+        assert_eq!(&first, b"ready\n");
+        // The newest process whose command line runs this bundle is the runtime itself (timeout and,
+        // rootless, `warren unshare` carry the same words and are older).
+        let pattern = format!("__runtime run --bundle {} ", c.bundle().display());
+        let pids = Command::new("pgrep").args(["-f", &pattern]).output().unwrap().stdout;
+        let runtime = String::from_utf8(pids).unwrap().lines().last().unwrap().to_string();
+        assert!(Command::new("kill").args(["-ALRM", &runtime]).status().unwrap().success());
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(10), "{who:?}: SIGALRM forwarded");
+        assert_eq!(rest, "got-alrm\n");
+
         // Killed from the host with SIGKILL: 137.
         let c = Case::new(who, "kill", &["sleep", "100"]);
         c.write_spec();

@@ -81,15 +81,21 @@ pub fn main(args: RuntimeArgs) -> Result<i32> {
     }
 }
 
-/// Signals the runtime forwards to the container's PID 1.
-const FORWARDED: &[Signal] = &[
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
+/// Signals the runtime does not forward to the container's PID 1 (Podman's sig-proxy skips the same:
+/// SIGCHLD, SIGPIPE, SIGURG), plus the faults that belong to the runtime itself. Every other catchable
+/// signal is forwarded, so `kill -USR1 <runtime>` or a terminal's SIGTSTP reach the container.
+const NOT_FORWARDED: &[Signal] = &[
+    Signal::SIGKILL,
+    Signal::SIGSTOP,
+    Signal::SIGCHLD,
+    Signal::SIGPIPE,
+    Signal::SIGURG,
+    Signal::SIGSEGV,
+    Signal::SIGBUS,
+    Signal::SIGILL,
+    Signal::SIGFPE,
+    Signal::SIGTRAP,
+    Signal::SIGSYS,
 ];
 
 fn runtime_error(msg: String) -> anyhow::Error {
@@ -230,10 +236,13 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
 
     // Block the signals we forward (and SIGCHLD) and read them from a signalfd: no handlers, no threads.
     let mut set = SigSet::empty();
-    for s in FORWARDED {
-        set.add(*s);
+    for s in Signal::iterator().filter(|s| !NOT_FORWARDED.contains(s)) {
+        set.add(s);
     }
     set.add(Signal::SIGCHLD);
+    // A closed stdout must not kill the runtime (and with it the container) while relaying a console.
+    // SAFETY: SIG_IGN is a valid disposition; the container process resets dispositions before exec.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let mut saved_mask = SigSet::empty();
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut saved_mask)).context("blocking signals")?;
     let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).context("signalfd")?;
