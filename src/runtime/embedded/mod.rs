@@ -269,11 +269,12 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
 
     // Resource limits: the container's process joins its cgroup before it is told to go on.
     let cgroup = cgroups::apply(&spec, id, child.as_raw()).map_err(|e| runtime_error(format!("resource limits: {e}")));
+    let mut reaped = false;
     let result = match &cgroup {
-        Ok(_) => monitor(&spec, child, &parent_sock, &sfd, pid_file, userns, terminal),
+        Ok(_) => monitor(&spec, child, &parent_sock, &sfd, pid_file, userns, terminal, &mut reaped),
         Err(e) => Err(runtime_error(format!("{e:#}"))),
     };
-    if result.is_err() {
+    if !reaped {
         // The container must not outlive a runtime that failed.
         let _ = kill(child, Signal::SIGKILL);
         let _ = waitpid(child, None);
@@ -285,6 +286,7 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     result
 }
 
+#[allow(clippy::too_many_arguments)]
 fn monitor(
     spec: &Spec,
     child: Pid,
@@ -293,6 +295,7 @@ fn monitor(
     pid_file: Option<&Path>,
     userns: bool,
     terminal: bool,
+    reaped: &mut bool,
 ) -> Result<i32> {
     if userns {
         write_id_maps(child, spec)?;
@@ -390,9 +393,13 @@ fn monitor(
                         Ok(ws) => {
                             if let Some(code) = status_code(ws) {
                                 status = Some(code);
+                                *reaped = true;
                             }
                         }
-                        Err(e) => return Err(runtime_error(format!("wait for the container: {}", e.desc()))),
+                        Err(e) => {
+                            *reaped = e == nix::errno::Errno::ECHILD;
+                            return Err(runtime_error(format!("wait for the container: {}", e.desc())));
+                        }
                     }
                 } else if sig == libc::SIGWINCH && master.is_some() {
                     if let Some(m) = &master {
