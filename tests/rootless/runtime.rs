@@ -589,29 +589,40 @@ fn runtime_joins_an_existing_network_namespace() {
         assert!(Instant::now() < deadline, "unshare --net did not create a namespace");
         std::thread::sleep(Duration::from_millis(20));
     };
-    let c = Case::new(Who::Root, "joinnet", &["readlink", "/proc/self/ns/net"]);
-    let mut spec = warren::runtime::spec::build(&c.plan).unwrap();
-    let mut linux = spec.linux().clone().unwrap();
-    let nss: Vec<_> = linux
-        .namespaces()
-        .clone()
-        .unwrap()
-        .into_iter()
-        .map(|mut n| {
-            if n.typ() == oci_spec::runtime::LinuxNamespaceType::Network {
-                n.set_path(Some(PathBuf::from(&ns)));
-            }
-            n
-        })
-        .collect();
-    linux.set_namespaces(Some(nss));
-    spec.set_linux(Some(linux));
-    warren::runtime::spec::write(&c.bundle(), &spec).unwrap();
-    let o = c.command(&c.runtime_argv(&[])).output().unwrap();
+    for nested in [false, true] {
+        let mut c = Case::new(Who::Root, "joinnet", &["readlink", "/proc/self/ns/net"]);
+        if nested {
+            // keep-id style nested user namespace: joining still works (the runtime joins before clone).
+            let map = vec![
+                userns::IdMapEntry { container: 0, host: 1, size: 1000 },
+                userns::IdMapEntry { container: 1000, host: 0, size: 1 },
+            ];
+            c.plan.uid_mappings = map.clone();
+            c.plan.gid_mappings = map;
+        }
+        let mut spec = warren::runtime::spec::build(&c.plan).unwrap();
+        let mut linux = spec.linux().clone().unwrap();
+        let nss: Vec<_> = linux
+            .namespaces()
+            .clone()
+            .unwrap()
+            .into_iter()
+            .map(|mut n| {
+                if n.typ() == oci_spec::runtime::LinuxNamespaceType::Network {
+                    n.set_path(Some(PathBuf::from(&ns)));
+                }
+                n
+            })
+            .collect();
+        linux.set_namespaces(Some(nss));
+        spec.set_linux(Some(linux));
+        warren::runtime::spec::write(&c.bundle(), &spec).unwrap();
+        let o = c.command(&c.runtime_argv(&[])).output().unwrap();
+        expect_code(&o, 0, "join a network namespace");
+        assert_eq!(stdout(&o).trim(), want, "nested user namespace: {nested}");
+    }
     let _ = holder.kill();
     let _ = holder.wait();
-    expect_code(&o, 0, "join a network namespace");
-    assert_eq!(stdout(&o).trim(), want);
 }
 
 #[test]

@@ -29,8 +29,6 @@ pub struct Ctx {
     pub init: bool,
     /// The signal mask the runtime had before it blocked the signals it forwards.
     pub saved_mask: SigSet,
-    /// Existing namespaces to join: (open fd, type, path for messages).
-    pub join: Vec<(RawFd, nix::sched::CloneFlags, String)>,
 }
 
 /// Entry point after clone: never returns.
@@ -56,11 +54,6 @@ fn setup_and_exec(ctx: &Ctx) -> Result<std::convert::Infallible> {
     match channel::recv(ctx.sock).map_err(on("wait for the runtime"))? {
         Some(Msg::Go) => {}
         _ => return Err(Fail::runtime("the runtime did not start the container (id maps or pid file failed)")),
-    }
-    for (fd, kind, path) in &ctx.join {
-        // SAFETY: the parent keeps the descriptor open until the container has started.
-        let bfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(*fd) };
-        nix::sched::setns(bfd, *kind).map_err(on(format!("join the namespace {path}")))?;
     }
     if ctx.userns {
         // Become root of the new namespace when root is mapped (keep-id maps the user elsewhere).

@@ -197,7 +197,9 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     for ns in spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()).into_iter().flatten() {
         if let Some(path) = ns.path() {
             // Joining an existing namespace (a network namespace made by pasta/slirp4netns, a pod's
-            // ipc/uts): the container process calls setns(2) first thing.
+            // ipc/uts): the runtime itself joins it before clone, so the container process starts
+            // inside it. Joining from the child would fail with a nested user namespace (keep-id),
+            // which holds no capability over the namespace to join.
             let kind = match ns.typ() {
                 LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
                 LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
@@ -247,6 +249,12 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut saved_mask)).context("blocking signals")?;
     let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).context("signalfd")?;
 
+    for (fd, kind, path) in &join {
+        nix::sched::setns(fd, *kind)
+            .map_err(|e| runtime_error(format!("join the namespace {path}: {}", e.desc())))?;
+    }
+    drop(join);
+
     let (parent_sock, child_sock) = channel::pair().context("socketpair")?;
     let ctx = container::Ctx {
         spec: spec.clone(),
@@ -255,7 +263,6 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
         userns,
         init,
         saved_mask,
-        join: join.iter().map(|(fd, kind, path)| (fd.as_raw_fd(), *kind, path.clone())).collect(),
     };
     // The child runs on its own stack until it execs; 8 MiB, touched only as used.
     let mut stack = vec![0u8; 8 << 20];
