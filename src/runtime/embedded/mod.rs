@@ -250,20 +250,12 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).context("signalfd")?;
 
     for (fd, kind, path) in &join {
-        nix::sched::setns(fd, *kind)
-            .map_err(|e| runtime_error(format!("join the namespace {path}: {}", e.desc())))?;
+        nix::sched::setns(fd, *kind).map_err(|e| runtime_error(format!("join the namespace {path}: {}", e.desc())))?;
     }
     drop(join);
 
     let (parent_sock, child_sock) = channel::pair().context("socketpair")?;
-    let ctx = container::Ctx {
-        spec: spec.clone(),
-        rootfs,
-        sock: child_sock.as_raw_fd(),
-        userns,
-        init,
-        saved_mask,
-    };
+    let ctx = container::Ctx { spec: spec.clone(), rootfs, sock: child_sock.as_raw_fd(), userns, init, saved_mask };
     // The child runs on its own stack until it execs; 8 MiB, touched only as used.
     let mut stack = vec![0u8; 8 << 20];
     let cb = Box::new(|| container::main(&ctx));
