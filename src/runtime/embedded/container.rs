@@ -17,7 +17,7 @@ use nix::unistd::{fork, ForkResult, Gid, Pid, Uid};
 use oci_spec::runtime::{LinuxCapabilities, PosixRlimitType, Spec};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// What the container process needs, prepared by the parent before clone.
@@ -174,8 +174,6 @@ fn open_console(sock: RawFd) -> Result<OwnedFd> {
         _ => Err(Fail::runtime("the runtime did not acknowledge the console")),
     }
 }
-
-use std::os::unix::fs::OpenOptionsExt;
 
 fn set_rlimit(typ: PosixRlimitType, soft: u64, hard: u64) -> Result<()> {
     let name = serde_json::to_value(typ).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
@@ -388,7 +386,6 @@ fn exec(path: &Path, args: &[String], env: &[String], mask: &SigSet) -> Result<s
     sys::reset_signal_dispositions();
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(mask), None);
     let e = nix::unistd::execve(&cpath, &cargs, &cenv).unwrap_err();
-    let _ = path.as_os_str().as_bytes();
     Err(match e {
         Errno::ENOENT => Fail::new(
             EXIT_NOT_FOUND,
