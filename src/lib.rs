@@ -7,6 +7,7 @@ pub mod cli;
 pub mod container;
 pub mod context;
 pub mod error;
+pub mod exec;
 pub mod format;
 pub mod image;
 pub mod logs;

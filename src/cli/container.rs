@@ -498,6 +498,50 @@ pub fn logs(ctx: &Context, args: LogsArgs) -> Result<i32> {
 }
 
 #[derive(Args, Debug, Clone, Default)]
+#[command(trailing_var_arg = true)]
+pub struct ExecArgs {
+    /// Run the exec session in detached mode (backgrounded)
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Override the key sequence for detaching (accepted, not used)
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    /// Set environment variables
+    #[arg(short, long = "env", value_name = "KEY[=VALUE]")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long)]
+    pub env_file: Vec<PathBuf>,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Act on the latest container
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Give the process extended capabilities
+    #[arg(long)]
+    pub privileged: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// The container
+    pub container: Option<String>,
+    /// Command and arguments
+    #[arg(allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+pub fn exec(ctx: &Context, args: ExecArgs) -> Result<i32> {
+    crate::exec::exec(ctx, args)
+}
+
+#[derive(Args, Debug, Clone, Default)]
 pub struct StartArgs {
     pub containers: Vec<String>,
     /// Attach container's STDOUT and STDERR

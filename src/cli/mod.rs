@@ -95,6 +95,8 @@ pub enum Command {
     Wait(container::WaitArgs),
     /// Fetch the logs of one or more containers
     Logs(container::LogsArgs),
+    /// Run a process in a running container
+    Exec(container::ExecArgs),
     /// Display the configuration of an object (image or container)
     Inspect(image::InspectArgs),
 
@@ -136,6 +138,7 @@ impl Command {
             | Command::Create(_)
             | Command::Start(_)
             | Command::Restart(_)
+            | Command::Exec(_)
             | Command::InternalMonitor { .. }
             | Command::InternalProbeDriver => true,
             Command::Image(c) => c.needs_userns(),
@@ -190,6 +193,7 @@ pub fn main() -> i32 {
         Command::Rm(a) => container::rm(&ctx, a),
         Command::Wait(a) => container::wait(&ctx, a),
         Command::Logs(a) => container::logs(&ctx, a),
+        Command::Exec(a) => container::exec(&ctx, a),
         Command::InternalMonitor { id } => crate::run::monitor_main(&ctx, &id),
         Command::InternalProbeDriver => system::probe_driver(&ctx),
         Command::Inspect(a) => image::inspect(&ctx, a),

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod containers;
 mod fixtures;
 mod pull;
 mod run;
