@@ -668,6 +668,11 @@ fn container_config(
     serde_json::json!({
         "Plan": plan,
         "Cmd": plan.args,
+        "Command": args.command,
+        "Entrypoint": match &args.entrypoint {
+            Some(e) => plan::parse_entrypoint(e).unwrap_or_default(),
+            None => image_cfg.entrypoint.clone().unwrap_or_default(),
+        },
         "Env": plan.env,
         "WorkingDir": plan.cwd,
         "User": args.user.clone().unwrap_or_default(),

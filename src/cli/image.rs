@@ -398,14 +398,27 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<i32> {
     if args.names.is_empty() {
         bail!("inspect requires at least one image name or ID");
     }
-    if !matches!(args.r#type.as_str(), "all" | "image") {
-        bail!("inspecting {:?} objects is not supported yet (only images)", args.r#type);
+    if !matches!(args.r#type.as_str(), "all" | "image" | "container") {
+        bail!("inspecting {:?} objects is not supported yet (only images and containers)", args.r#type);
     }
     let store = Store::open(ctx)?;
     let driver = ctx.global.storage_driver.clone().unwrap_or_else(|| "overlay".into());
     let mut found = Vec::new();
     let mut errors: Vec<anyhow::Error> = Vec::new();
+    // Containers first, then images, like Podman.
+    let state = if args.r#type == "image" { None } else { Some(crate::state::State::open(&ctx.storage_root)?) };
     for n in &args.names {
+        if let Some(state) = &state {
+            if let Some(rec) = state.lookup(n)? {
+                let rec = crate::container::refresh(ctx, state, rec)?;
+                found.push(crate::inspect::container_json(ctx, &rec));
+                continue;
+            }
+            if args.r#type == "container" {
+                errors.push(anyhow::anyhow!("no such container {n}"));
+                continue;
+            }
+        }
         match store.find_image(n)? {
             Some(rec) => found.push(report::inspect_json(&store, &rec, &driver)),
             None if args.r#type == "image" => errors.push(anyhow::anyhow!("{n}: image not known")),
