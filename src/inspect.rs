@@ -253,3 +253,8 @@ pub fn container_json(ctx: &Context, rec: &ContainerRecord) -> Value {
         "HostConfig": hostconfig,
     })
 }
+
+/// Whether the container has label `want` (`KEY` or `KEY=VALUE`).
+pub fn has_label(rec: &ContainerRecord, want: &str) -> bool {
+    strings(&rec.config["Labels"]).iter().any(|l| l == want || l.split('=').next() == Some(want))
+}

@@ -5,8 +5,10 @@
 
 #![recursion_limit = "256"] // the inspect JSON (serde_json::json!) of a container is large
 
+pub mod attach;
 pub mod cli;
 pub mod container;
+pub mod containerfs;
 pub mod context;
 pub mod error;
 pub mod exec;
@@ -16,6 +18,7 @@ pub mod image;
 pub mod logs;
 pub mod monitor;
 pub mod plan;
+pub mod procs;
 pub mod run;
 pub mod runtime;
 pub mod state;

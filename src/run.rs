@@ -480,7 +480,7 @@ fn resource_limits(ctx: &Context, args: &RunArgs) -> Result<Limits> {
 }
 
 /// Podman's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-fn validate_name(n: &str) -> Result<String> {
+pub fn validate_name(n: &str) -> Result<String> {
     let ok = n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && n.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if !ok {
