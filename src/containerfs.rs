@@ -149,33 +149,63 @@ fn base_name(p: &Path) -> Result<std::ffi::OsString> {
     }
 }
 
+/// Who owns copied files: as archived, or all given to one uid/gid (Podman's `cp --archive`: the
+/// container's user when copying in, the invoking user when copying out rootless).
+pub type Owner = Option<(u32, u32)>;
+
 /// Write a tar of `src` (not following symlinks) to `out`: its top entry named `name`, or with
 /// `contents`, only the entries below a directory.
-fn write_tar(src: &Path, name: &std::ffi::OsStr, contents: bool, out: impl Write) -> Result<()> {
+fn write_tar(src: &Path, name: &std::ffi::OsStr, contents: bool, owner: Owner, out: impl Write) -> Result<()> {
     let mut b = tar::Builder::new(out);
-    b.follow_symlinks(false);
     let meta = std::fs::symlink_metadata(src).with_context(|| format!("reading {}", src.display()))?;
     if meta.is_dir() && contents {
-        for e in std::fs::read_dir(src).with_context(|| format!("reading {}", src.display()))? {
-            let e = e?;
-            append(&mut b, &e.path(), Path::new(&e.file_name()))?;
+        let mut entries: Vec<_> = std::fs::read_dir(src)?.collect::<std::io::Result<_>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            append(&mut b, &e.path(), Path::new(&e.file_name()), owner)?;
         }
     } else {
-        append(&mut b, src, Path::new(name))?;
+        append(&mut b, src, Path::new(name), owner)?;
     }
     b.finish().context("writing the tar stream")?;
     Ok(())
 }
 
-fn append<W: Write>(b: &mut tar::Builder<W>, src: &Path, name: &Path) -> Result<()> {
-    let meta = std::fs::symlink_metadata(src)?;
-    if meta.is_dir() {
-        b.append_dir_all(name, src).with_context(|| format!("archiving {}", src.display()))
-    } else if meta.file_type().is_socket() {
-        Ok(()) // sockets are not archived, as in Podman
-    } else {
-        b.append_path_with_name(src, name).with_context(|| format!("archiving {}", src.display()))
+/// Archive `src` as `name`, recursively; symlinks as symlinks, sockets skipped (as in Podman).
+fn append<W: Write>(b: &mut tar::Builder<W>, src: &Path, name: &Path, owner: Owner) -> Result<()> {
+    let meta = std::fs::symlink_metadata(src).with_context(|| format!("reading {}", src.display()))?;
+    let ft = meta.file_type();
+    if ft.is_socket() {
+        return Ok(());
     }
+    let mut h = tar::Header::new_gnu();
+    h.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+    if let Some((u, g)) = owner {
+        h.set_uid(u as u64);
+        h.set_gid(g as u64);
+    }
+    let err = || format!("archiving {}", src.display());
+    if ft.is_symlink() {
+        let target = std::fs::read_link(src).with_context(err)?;
+        h.set_size(0);
+        b.append_link(&mut h, name, &target).with_context(err)?;
+    } else if ft.is_file() {
+        let f = std::fs::File::open(src).with_context(err)?;
+        b.append_data(&mut h, name, f).with_context(err)?;
+    } else if ft.is_dir() {
+        h.set_size(0);
+        b.append_data(&mut h, name, std::io::empty()).with_context(err)?;
+        let mut entries: Vec<_> = std::fs::read_dir(src).with_context(err)?.collect::<std::io::Result<_>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            append(b, &e.path(), &name.join(e.file_name()), owner)?;
+        }
+    } else {
+        // devices and fifos: header only
+        h.set_size(0);
+        b.append_data(&mut h, name, std::io::empty()).with_context(err)?;
+    }
+    Ok(())
 }
 
 /// Extract a tar stream into the directory `dest` with the layer extractor's safety rules.
@@ -187,11 +217,18 @@ fn extract_into(reader: &mut dyn Read, dest: &Path, what: &str) -> Result<()> {
 }
 
 /// Copy `src` (top entry renamed `name`) into the directory `dest_dir` through a tar stream.
-fn copy_via_tar(src: &Path, name: &std::ffi::OsStr, contents: bool, dest_dir: &Path, what: &str) -> Result<()> {
+fn copy_via_tar(
+    src: &Path,
+    name: &std::ffi::OsStr,
+    contents: bool,
+    owner: Owner,
+    dest_dir: &Path,
+    what: &str,
+) -> Result<()> {
     let (rd, wr) = std::os::unix::net::UnixStream::pair().context("socketpair")?;
     let src2 = src.to_path_buf();
     let name2 = name.to_os_string();
-    let producer = std::thread::spawn(move || write_tar(&src2, &name2, contents, wr));
+    let producer = std::thread::spawn(move || write_tar(&src2, &name2, contents, owner, wr));
     let mut rd = rd;
     let r = extract_into(&mut rd, dest_dir, what);
     drop(rd);
@@ -212,18 +249,21 @@ pub fn cp(ctx: &Context, src: &str, dest: &str) -> Result<()> {
             let rec = state.get(c)?;
             let _lock = (!container::is_running(&rec)).then(|| state.lock_container(&rec.id)).transpose()?;
             let root = open_rootfs(ctx, &rec)?;
-            copy_out(&root.merged, &rec.name, path, dest)
+            // Rootless, copied files belong to the user (root of the engine namespace).
+            let owner = if ctx.rootless { Some((0, 0)) } else { None };
+            copy_out(&root.merged, &rec.name, path, dest, owner)
         }
         (None, Some((c, path))) => {
             let rec = state.get(c)?;
             let _lock = (!container::is_running(&rec)).then(|| state.lock_container(&rec.id)).transpose()?;
             let root = open_rootfs(ctx, &rec)?;
-            copy_in(&root.merged, &rec.name, src, path)
+            let plan = crate::run::stored_plan(&rec)?;
+            copy_in(&root.merged, &rec.name, src, path, Some((plan.uid, plan.gid)))
         }
     }
 }
 
-fn copy_out(root: &Path, name: &str, cpath: &str, dest: &str) -> Result<()> {
+fn copy_out(root: &Path, name: &str, cpath: &str, dest: &str, owner: Owner) -> Result<()> {
     let what = format!("{name}:{cpath}");
     let real = resolve(root, cpath)?.ok_or_else(|| {
         user_error(format!("{what}: could not find the path in the container: no such file or directory"))
@@ -233,7 +273,7 @@ fn copy_out(root: &Path, name: &str, cpath: &str, dest: &str) -> Result<()> {
     let top = if real == std::fs::canonicalize(root)? { std::ffi::OsString::from("rootfs") } else { base_name(&real)? };
     if dest == "-" {
         let out = std::io::stdout().lock();
-        return write_tar(&real, &top, contents, out);
+        return write_tar(&real, &top, contents, None, out);
     }
     let dest = PathBuf::from(dest);
     let dest_meta = std::fs::metadata(&dest).ok();
@@ -264,7 +304,7 @@ fn copy_out(root: &Path, name: &str, cpath: &str, dest: &str) -> Result<()> {
             }
         }
     };
-    copy_via_tar(&real, &entry, contents, &dir, &what)
+    copy_via_tar(&real, &entry, contents, owner, &dir, &what)
 }
 
 fn parent_of(p: &Path) -> Result<PathBuf> {
@@ -274,7 +314,7 @@ fn parent_of(p: &Path) -> Result<PathBuf> {
     })
 }
 
-fn copy_in(root: &Path, name: &str, src: &str, cpath: &str) -> Result<()> {
+fn copy_in(root: &Path, name: &str, src: &str, cpath: &str, owner: Owner) -> Result<()> {
     let what = format!("{name}:{cpath}");
     if src == "-" {
         let dir = resolve(root, cpath)?
@@ -288,13 +328,13 @@ fn copy_in(root: &Path, name: &str, src: &str, cpath: &str) -> Result<()> {
     let contents = src.ends_with("/.") && meta.is_dir();
     let top = base_name(&std::fs::canonicalize(&srcp).unwrap_or(srcp.clone()))?;
     match resolve(root, cpath)? {
-        Some(d) if d.is_dir() => copy_via_tar(&srcp, &top, contents, &d, &what),
+        Some(d) if d.is_dir() => copy_via_tar(&srcp, &top, contents, owner, &d, &what),
         Some(f) => {
             if meta.is_dir() {
                 bail!(user_error(format!("cannot copy directory {src} onto the file {what}")));
             }
             let parent = f.parent().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
-            copy_via_tar(&srcp, &base_name(&f)?, false, &parent, &what)
+            copy_via_tar(&srcp, &base_name(&f)?, false, owner, &parent, &what)
         }
         None => {
             let cp = Path::new(cpath);
@@ -310,9 +350,9 @@ fn copy_in(root: &Path, name: &str, src: &str, cpath: &str) -> Result<()> {
             if contents {
                 let target = dir.join(&entry);
                 std::fs::create_dir(&target).with_context(|| format!("creating {what}"))?;
-                copy_via_tar(&srcp, &top, true, &target, &what)
+                copy_via_tar(&srcp, &top, true, owner, &target, &what)
             } else {
-                copy_via_tar(&srcp, &entry, false, &dir, &what)
+                copy_via_tar(&srcp, &entry, false, owner, &dir, &what)
             }
         }
     }
@@ -337,6 +377,27 @@ pub fn diff(ctx: &Context, rec: &ContainerRecord) -> Result<Vec<(char, String)>>
     let mut out = vec![];
     walk(&upper, Path::new("/"), &lowers, &mut out)?;
     out.sort_by(|a, b| a.1.cmp(&b.1));
+    // Mount points the engine created (/etc/hosts, volume targets) are not the user's changes; nor is
+    // a directory copied up only to hold them.
+    let plan = crate::run::stored_plan(rec).unwrap_or_default();
+    let mut hidden: Vec<String> = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/run/.containerenv"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(plan.mounts.iter().map(|m| m.destination.clone()))
+        .filter(|d| out.iter().any(|(k, p)| *k == 'A' && p == d))
+        .collect();
+    hidden.sort();
+    out.retain(|(_, p)| !hidden.contains(p));
+    let keep: Vec<bool> = out
+        .iter()
+        .map(|(k, p)| {
+            let prefix = format!("{}/", p.trim_end_matches('/'));
+            let ancestor_of_hidden = hidden.iter().any(|h| h.starts_with(&prefix));
+            *k != 'C' || !ancestor_of_hidden || out.iter().any(|(_, q)| q.starts_with(&prefix))
+        })
+        .collect();
+    let mut it = keep.into_iter();
+    out.retain(|_| it.next().unwrap_or(true));
     Ok(out)
 }
 
@@ -375,11 +436,10 @@ pub fn export(ctx: &Context, rec: &ContainerRecord, output: Option<&Path>) -> Re
     let root = open_rootfs(ctx, rec)?;
     let write = |w: &mut dyn Write| -> Result<()> {
         let mut b = tar::Builder::new(w);
-        b.follow_symlinks(false);
         let mut entries: Vec<_> = std::fs::read_dir(&root.merged)?.collect::<std::io::Result<_>>()?;
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
-            append(&mut b, &e.path(), Path::new(&e.file_name()))?;
+            append(&mut b, &e.path(), Path::new(&e.file_name()), None)?;
         }
         b.finish().context("writing the tar stream")?;
         Ok(())
