@@ -171,6 +171,23 @@ pub fn stop(ctx: &Context, state: &State, rec: &ContainerRecord, timeout: u64) -
     wait_exited(ctx, state, &rec.id, Some(Duration::from_secs(10)))
 }
 
+/// Wait (up to `timeout`) until the previous monitor of a container that is no longer running has
+/// finished cleaning up, so a new start does not race its unmount.
+pub fn wait_monitor_gone(rec: &ContainerRecord, timeout: Duration) {
+    let me = std::process::id() as i64;
+    if rec.monitor_pid <= 0 || rec.monitor_pid == me {
+        return;
+    }
+    let deadline = Instant::now() + timeout;
+    while process_alive(rec.monitor_pid, 0) && Instant::now() < deadline {
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", rec.monitor_pid)).unwrap_or_default();
+        if comm.trim() != "warren-monitor" {
+            return; // the pid is something else now
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// `rm`: refuses a running container unless `force` (then kills it first).
 pub fn remove(ctx: &Context, state: &State, rec: &ContainerRecord, force: bool) -> Result<()> {
     let rec = refresh(ctx, state, rec.clone())?;

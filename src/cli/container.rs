@@ -593,6 +593,7 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
             println!("{n}");
             continue;
         }
+        container::wait_monitor_gone(&rec, std::time::Duration::from_secs(10));
         let mut rec = mark_started(&state, &rec.id)?;
         if args.attach {
             let plan = crate::run::stored_plan(&rec)?;
@@ -608,7 +609,8 @@ pub fn restart(ctx: &Context, args: RestartArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
     for n in targets(&state, &args.containers, args.all)? {
         let rec = state.get(&n)?;
-        container::stop(ctx, &state, &rec, args.time)?;
+        let rec = container::stop(ctx, &state, &rec, args.time)?;
+        container::wait_monitor_gone(&rec, std::time::Duration::from_secs(10));
         let rec = mark_started(&state, &rec.id)?;
         crate::run::start_detached(ctx, &state, &rec)?;
         println!("{}", rec.id);

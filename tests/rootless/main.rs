@@ -8,6 +8,7 @@ mod common;
 
 mod containers;
 mod fixtures;
+mod lifecycle;
 mod pull;
 mod run;
 mod smoke;
