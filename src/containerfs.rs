@@ -133,6 +133,20 @@ fn resolve(root: &Path, path: &str) -> Result<Option<PathBuf>> {
     Ok(Some(real))
 }
 
+/// Like [`resolve`], but a final symlink is the link itself (cp copies a symlink as a symlink, like
+/// Podman without -L); a trailing `/` or `/.` follows it.
+fn resolve_source(root: &Path, path: &str) -> Result<Option<PathBuf>> {
+    let p = Path::new(path);
+    let name = match p.file_name() {
+        Some(n) if !path.ends_with('/') && !path.ends_with("/.") => n,
+        _ => return resolve(root, path),
+    };
+    let parent = p.parent().map(|x| x.to_string_lossy().to_string()).filter(|x| !x.is_empty());
+    let Some(dir) = resolve(root, parent.as_deref().unwrap_or("/"))? else { return Ok(None) };
+    let full = dir.join(name);
+    Ok(full.symlink_metadata().is_ok().then_some(full))
+}
+
 /// `CONTAINER:PATH` → (container, path); a host path or `-` → None.
 fn split_ref(s: &str) -> Option<(&str, &str)> {
     if s == "-" || s.starts_with('/') || s.starts_with('.') {
@@ -265,7 +279,7 @@ pub fn cp(ctx: &Context, src: &str, dest: &str) -> Result<()> {
 
 fn copy_out(root: &Path, name: &str, cpath: &str, dest: &str, owner: Owner) -> Result<()> {
     let what = format!("{name}:{cpath}");
-    let real = resolve(root, cpath)?.ok_or_else(|| {
+    let real = resolve_source(root, cpath)?.ok_or_else(|| {
         user_error(format!("{what}: could not find the path in the container: no such file or directory"))
     })?;
     let contents = cpath.ends_with("/.") || cpath == ".";
