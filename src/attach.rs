@@ -44,7 +44,10 @@ pub fn attach(ctx: &Context, state: &State, rec: &ContainerRecord, detach_keys: 
     if !container::is_running(rec) {
         bail!(ExitError::new(
             EXIT_ENGINE,
-            format!("you can only attach to running containers: {} is {}: container state improper", rec.name, rec.state)
+            format!(
+                "you can only attach to running containers: {} is {}: container state improper",
+                rec.name, rec.state
+            )
         ));
     }
     let keys = parse_detach_keys(detach_keys)?;

@@ -103,7 +103,13 @@ fn openat2_in_root(dirfd: &OwnedFd, path: &Path) -> std::io::Result<OwnedFd> {
     };
     // SAFETY: `c` and `how` outlive the call; the size is the struct's; the result is a new fd we own.
     let fd = unsafe {
-        libc::syscall(libc::SYS_openat2, dirfd.as_raw_fd(), c.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>())
+        libc::syscall(
+            libc::SYS_openat2,
+            dirfd.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
     };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
@@ -354,9 +360,9 @@ fn copy_in(root: &Path, name: &str, src: &str, cpath: &str, owner: Owner) -> Res
             let cp = Path::new(cpath);
             let parent = cp.parent().map(|p| p.to_string_lossy().to_string()).unwrap_or_else(|| "/".into());
             let parent = if parent.is_empty() { "/".to_string() } else { parent };
-            let dir = resolve(root, &parent)?.filter(|p| p.is_dir()).ok_or_else(|| {
-                user_error(format!("{name}:{parent}: no such directory in the container"))
-            })?;
+            let dir = resolve(root, &parent)?
+                .filter(|p| p.is_dir())
+                .ok_or_else(|| user_error(format!("{name}:{parent}: no such directory in the container")))?;
             let entry = base_name(cp)?;
             if entry == ".." {
                 bail!(user_error(format!("{what}: invalid destination")));

@@ -92,9 +92,7 @@ pub fn exec(ctx: &Context, args: ExecArgs) -> Result<i32> {
     let mut cmd = crate::runtime::exec_command(ctx, &rec.id, rec.pid, &file)?;
     tracing::debug!("exec in container {}: {cmd:?}", rec.name);
     if args.detach {
-        cmd.stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
+        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
         // SAFETY: setsid is async-signal-safe.
         unsafe {
             cmd.pre_exec(|| {
@@ -108,7 +106,8 @@ pub fn exec(ctx: &Context, args: ExecArgs) -> Result<i32> {
     }
     // crun relays a terminal from its own stdin (it has no console socket here).
     let external = ctx.global.runtime.as_deref().is_some_and(|r| r != "warren" && !r.is_empty());
-    if !args.interactive && !(args.tty && external) {
+    let keep_stdin = args.interactive || (args.tty && external);
+    if !keep_stdin {
         cmd.stdin(std::process::Stdio::null());
     }
     let e = cmd.exec();

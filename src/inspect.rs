@@ -63,7 +63,8 @@ pub fn container_json(ctx: &Context, rec: &ContainerRecord) -> Value {
         .iter()
         .filter(|m| m.kind == "bind")
         .map(|m| {
-            let opts: Vec<&str> = m.options.iter().map(String::as_str).filter(|o| *o != "bind" && *o != "rbind").collect();
+            let opts: Vec<&str> =
+                m.options.iter().map(String::as_str).filter(|o| *o != "bind" && *o != "rbind").collect();
             if opts.is_empty() {
                 format!("{}:{}", m.source, m.destination)
             } else {
@@ -81,7 +82,7 @@ pub fn container_json(ctx: &Context, rec: &ContainerRecord) -> Value {
         NetworkMode::None => "none",
         NetworkMode::Host => "host",
     };
-    let (cpu_quota, cpu_period) = plan.cpu_quota.map(|(q, p)| (q, p)).unwrap_or((0, 0));
+    let (cpu_quota, cpu_period) = plan.cpu_quota.unwrap_or((0, 0));
     let runtime = ctx.global.runtime.clone().unwrap_or_else(|| "warren".into());
     let stop_signal = c["StopSignal"].as_str().unwrap_or("SIGTERM").to_string();
     let stop_signal = if stop_signal.starts_with("SIG") || stop_signal.parse::<i32>().is_ok() {

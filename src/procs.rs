@@ -410,10 +410,13 @@ pub fn stats(ctx: &Context, args: &StatsArgs) -> Result<i32> {
                 .collect::<Vec<_>>()];
                 for r in &rows {
                     out.push(
-                        ["ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDS", "CPUTime", "AVGCPU"]
-                            .iter()
-                            .map(|k| r[*k].as_str().map(str::to_string).unwrap_or_else(|| r[*k].to_string()))
-                            .collect(),
+                        [
+                            "ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDS", "CPUTime",
+                            "AVGCPU",
+                        ]
+                        .iter()
+                        .map(|k| r[*k].as_str().map(str::to_string).unwrap_or_else(|| r[*k].to_string()))
+                        .collect(),
                     );
                 }
                 print!("{}", crate::format::table(&out));
@@ -438,10 +441,7 @@ pub fn pause(ctx: &Context, state: &State, rec: &ContainerRecord, freeze: bool) 
     let verb = if freeze { "pause" } else { "unpause" };
     let rec = container::refresh(ctx, state, rec.clone())?;
     if !container::is_running(&rec) {
-        bail!(user_error(format!(
-            "\"{}\" is not running, can't {verb}: container state improper",
-            rec.name
-        )));
+        bail!(user_error(format!("\"{}\" is not running, can't {verb}: container state improper", rec.name)));
     }
     if freeze && rec.state == "paused" {
         bail!(user_error(format!("\"{}\" is already paused: container state improper", rec.name)));

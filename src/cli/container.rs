@@ -1054,7 +1054,8 @@ pub fn mount(ctx: &Context, args: MountArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let names = if args.latest { vec![latest_or(&state, true, None)?] } else { targets(&state, &args.containers, args.all)? };
+    let names =
+        if args.latest { vec![latest_or(&state, true, None)?] } else { targets(&state, &args.containers, args.all)? };
     for n in names {
         let rec = state.get(&n)?;
         let merged = crate::containerfs::mount(ctx, &rec)?;
@@ -1070,7 +1071,8 @@ pub fn mount(ctx: &Context, args: MountArgs) -> Result<i32> {
 pub fn unmount(ctx: &Context, args: UnmountArgs) -> Result<i32> {
     crate::containerfs::require_unshare("unmount")?;
     let state = State::open(&ctx.storage_root)?;
-    let names = if args.latest { vec![latest_or(&state, true, None)?] } else { targets(&state, &args.containers, args.all)? };
+    let names =
+        if args.latest { vec![latest_or(&state, true, None)?] } else { targets(&state, &args.containers, args.all)? };
     let mut failed = None;
     for n in names {
         let r = state.get(&n).and_then(|rec| crate::containerfs::unmount(ctx, &state, &rec).map(|_| rec));

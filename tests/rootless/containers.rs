@@ -128,11 +128,26 @@ fn inspect_containers_like_podman() {
             .ok()
             .stdout_is("exited false");
         w.run(&[
-            "run", "-d", "--name", "web", "--hostname", "h1", "-l", "tier=front", "-e", "A=b", "-v", "/tmp:/hosttmp:ro", &img,
-            "sleep", "1000",
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "--hostname",
+            "h1",
+            "-l",
+            "tier=front",
+            "-e",
+            "A=b",
+            "-v",
+            "/tmp:/hosttmp:ro",
+            &img,
+            "sleep",
+            "1000",
         ])
         .ok();
-        w.run(&["inspect", "-f", "{{.State.Running}} {{.Config.Hostname}} {{.Name}}", "web"]).ok().stdout_is("true h1 web");
+        w.run(&["inspect", "-f", "{{.State.Running}} {{.Config.Hostname}} {{.Name}}", "web"])
+            .ok()
+            .stdout_is("true h1 web");
         let v = w.run(&["inspect", "web", &id]).json();
         let arr = v.as_array().expect("an array");
         assert_eq!(arr.len(), 2);
@@ -233,11 +248,8 @@ fn cp_both_directions_never_leaves_the_rootfs() {
         w.run(&["exec", "web", "cat", "/etc/one"]).ok().stdout_is("single");
         assert!(!std::path::Path::new("/etc/one").exists(), "cp wrote to the host's /etc");
         // tar streams
-        let tar = w.sh(&format!(
-            "{} --root {} cp web:/data/x - | tar -t",
-            env().bin.display(),
-            w.storage_root().display()
-        ));
+        let tar =
+            w.sh(&format!("{} --root {} cp web:/data/x - | tar -t", env().bin.display(), w.storage_root().display()));
         tar.ok().stdout_contains("x/f");
         w.run(&["exec", "web", "mkdir", "/srv"]).ok();
         w.sh(&format!(
@@ -263,7 +275,11 @@ fn diff_export_mount() {
     detached(&w, "web", &["sleep", "1000"]);
     w.run(&["exec", "web", "sh", "-c", "echo x > /added; rm /bin/vi; mkdir /newdir"]).ok();
     let d = w.run(&["diff", "web"]);
-    d.ok().stdout_contains("A /added").stdout_contains("D /bin/vi").stdout_contains("C /bin").stdout_contains("A /newdir");
+    d.ok()
+        .stdout_contains("A /added")
+        .stdout_contains("D /bin/vi")
+        .stdout_contains("C /bin")
+        .stdout_contains("A /newdir");
     d.stdout_lacks("/etc/hosts");
     w.run(&["diff", "--format", "json", "web"]).ok().stdout_contains("\"added\"");
     // export to a file and to stdout
@@ -277,7 +293,12 @@ fn diff_export_mount() {
     let bin = env().bin.display().to_string();
     let root = w.storage_root().display().to_string();
     w.run(&["stop", "-t", "0", "web"]).ok();
-    let o = w.run(&["unshare", "sh", "-c", &format!("p=$({bin} --root {root} mount web) && cat $p/added && {bin} --root {root} unmount web")]);
+    let o = w.run(&[
+        "unshare",
+        "sh",
+        "-c",
+        &format!("p=$({bin} --root {root} mount web) && cat $p/added && {bin} --root {root} unmount web"),
+    ]);
     o.ok().stdout_contains("x");
     w.run(&["rm", "web"]).ok();
 }
