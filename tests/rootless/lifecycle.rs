@@ -100,13 +100,16 @@ fn restart_on_failure_restarts_twice() {
     loop {
         let o = w.run(&["inspect", "-f", "{{.State.Status}} {{.RestartCount}}", "flaky"]);
         o.ok();
-        if o.stdout.trim() == "exited 2" {
+        let runs = w.run(&["logs", "flaky"]).lines().iter().filter(|l| **l == "run").count();
+        if o.stdout.trim() == "exited 2" && runs == 3 {
             break;
         }
+        assert!(runs <= 3, "more than two restarts");
         assert!(Instant::now() < deadline, "never settled at 2 restarts: {o:?}");
         std::thread::sleep(Duration::from_millis(100));
     }
     w.run(&["wait", "flaky"]).ok().stdout_is("3");
+    std::thread::sleep(Duration::from_millis(500));
     w.run(&["logs", "flaky"]).ok().check("three runs", |o| o.lines().iter().filter(|l| **l == "run").count() == 3);
     w.run(&["rm", "flaky"]).ok();
 }

@@ -111,6 +111,11 @@ pub fn exec_main(ctx: &ExecCtx) -> isize {
 
 fn exec_setup(ctx: &ExecCtx) -> Result<std::convert::Infallible> {
     let _ = sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+    // As in `run`: go on once the runtime says so (it writes the pid file first).
+    match channel::recv(ctx.sock).map_err(on("wait for the runtime"))? {
+        Some(Msg::Go) => {}
+        _ => return Err(Fail::runtime("the runtime did not start the exec process")),
+    }
     let process = ctx.spec.process().as_ref().ok_or_else(|| Fail::runtime("the exec process is missing"))?;
     let linux = ctx.spec.linux().clone().unwrap_or_default();
     // The container's root, as its PID 1 sees it (after its pivot_root).
