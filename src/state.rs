@@ -82,14 +82,10 @@ impl State {
     }
 
     fn migrate(&self) -> Result<()> {
-        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version == SCHEMA_VERSION {
-            return Ok(());
-        }
-        // Many commands may open a fresh database at once: one migrates under a write lock (BEGIN
-        // IMMEDIATE waits for it, within the busy timeout), the others then find it done.
+        // Two commands may open a new database at once: read the version and migrate inside one
+        // write transaction, so exactly one of them applies each step.
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        let r = (|| -> Result<()> {
+        let result = (|| -> Result<()> {
             let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             if version > SCHEMA_VERSION {
                 bail!(
@@ -102,7 +98,7 @@ impl State {
             }
             Ok(())
         })();
-        match r {
+        match result {
             Ok(()) => self.conn.execute_batch("COMMIT")?,
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
@@ -327,6 +323,20 @@ mod tests {
         assert_eq!(s.get("web").unwrap().exit_code, Some(7));
         s.remove("abc123").unwrap();
         assert!(s.lookup("web").unwrap().is_none());
+    }
+
+    #[test]
+    fn concurrent_first_opens_migrate_once() {
+        let d = tempfile::tempdir().unwrap();
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let p = d.path().to_path_buf();
+                std::thread::spawn(move || State::open(&p).map(|_| ()))
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap().unwrap();
+        }
     }
 
     #[test]
