@@ -42,6 +42,18 @@ fn exec_suite(w: &Warren, global: &[&str]) {
     go(&["exec", "web", "cat", "/proc/1/cmdline"]).ok().stdout_contains("while");
     go(&["exec", "web", "grep", "NoNewPrivs", "/proc/self/status"]).ok().stdout_contains("1");
     go(&["exec", "web", "/nonexistent"]).code(127);
+    go(&["exec", "-u", "nobody", "web", "id", "-un"]).ok().stdout_is("nobody");
+    // --env-file, and -e over it
+    let envfile = w.storage_root().join("exec.env");
+    w.sh(&format!("printf '# comment\nFROMFILE=yes\nY=file\n' > {}", envfile.display())).ok();
+    let ef = envfile.display().to_string();
+    go(&["exec", "--env-file", &ef, "-e", "Y=flag", "web", "sh", "-c", "echo $FROMFILE $Y"]).ok().stdout_is("yes flag");
+    // capabilities: the container's set, or all with --privileged
+    let caps = |o: &Output| o.stdout.lines().find(|l| l.starts_with("CapEff")).unwrap_or("").to_string();
+    let plain = go(&["exec", "web", "grep", "CapEff", "/proc/self/status"]);
+    let privileged = go(&["exec", "--privileged", "web", "grep", "CapEff", "/proc/self/status"]);
+    assert_ne!(caps(&plain), caps(&privileged), "--privileged grants more capabilities");
+    go(&["exec", "web", "grep", "Seccomp:", "/proc/self/status"]).ok().stdout_contains("2");
     // stdin with -i
     let mut v: Vec<&str> = global.to_vec();
     v.extend_from_slice(&["exec", "-i", "web", "cat"]);
