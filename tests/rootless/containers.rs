@@ -361,4 +361,27 @@ fn attach_follows_output_until_exit() {
     out.code(3).stdout_is("one\ntwo");
     w.run(&["attach", "talker"]).code(125);
     w.run(&["rm", "talker"]).ok();
+    // ctrl-p ctrl-q on a terminal detaches; the container keeps running
+    detached(&w, "ticker", &["sh", "-c", "while :; do echo tick; sleep 0.3; done"]);
+    let line = format!("{} --root {} attach ticker", env().bin.display(), w.storage_root().display());
+    let o = w.sh(&format!("(sleep 1.5; printf '\\020\\021'; sleep 4) | script -qec '{line}' /dev/null; echo rc=$?"));
+    o.ok().stdout_contains("tick").stdout_contains("rc=0");
+    w.run(&["ps", "--format", "{{.Names}}"]).ok().stdout_is("ticker");
+    w.run(&["container", "attach", "--detach-keys", "bad-key", "ticker"]).code(125);
+    w.run(&["rm", "-f", "ticker"]).ok();
+}
+
+#[test]
+fn container_group_dispatches_like_the_top_level_commands() {
+    let w = Warren::dev();
+    w.pull(&bb());
+    let img = bb();
+    w.run(&["container", "create", "--name", "g", &img, "sh", "-c", "echo from-group; exit 4"]).ok();
+    w.run(&["container", "start", "g"]).ok();
+    w.run(&["container", "wait", "g"]).ok().stdout_is("4");
+    w.run(&["container", "logs", "g"]).ok().stdout_is("from-group");
+    w.run(&["container", "list", "-a", "--format", "{{.Names}}"]).ok().stdout_is("g");
+    w.run(&["container", "run", "--rm", &img, "echo", "ran"]).ok().stdout_is("ran");
+    w.run(&["container", "remove", "g"]).ok();
+    w.run(&["container", "ls", "-aq"]).ok().stdout_is("");
 }
