@@ -43,6 +43,12 @@ pub fn exec(ctx: &Context, args: ExecArgs) -> Result<i32> {
             rec.name, rec.state
         )));
     }
+    if rec.state == "paused" {
+        bail!(user_error(format!(
+            "cannot exec into container {}: it is paused (unpause it first): container state improper",
+            rec.name
+        )));
+    }
     let mut plan = crate::run::stored_plan(&rec)?;
     // The container's own files, as its PID 1 sees them.
     let proc_root = PathBuf::from(format!("/proc/{}/root", rec.pid));

@@ -343,6 +343,7 @@ fn pause_and_stats() {
     std::thread::sleep(std::time::Duration::from_millis(800));
     let after = r.run(&["logs", "web"]).lines().len();
     assert_eq!(before, after, "a paused container kept writing");
+    r.run(&["exec", "web", "true"]).code(125).stderr_contains("paused");
     r.run(&["unpause", "web"]).ok();
     std::thread::sleep(std::time::Duration::from_millis(800));
     assert!(r.run(&["logs", "web"]).lines().len() > after, "unpaused container does not run");
