@@ -234,11 +234,13 @@ pub fn start_foreground(
     plan: &ContainerPlan,
     interactive: bool,
 ) -> Result<i32> {
-    let _lock = state.lock_container(&rec.id)?;
+    // The lock serialises starting; it is released once the container runs, so `stop`, `kill` and
+    // `exec` from other commands are not blocked for the container's lifetime.
+    let mut lock = Some(state.lock_container(&rec.id)?);
     let result = prepare(ctx, rec, plan).and_then(|bundle| {
         rec.monitor_pid = std::process::id() as i64;
         let io = monitor::Stdio3::Inherit { interactive };
-        monitor::supervise(ctx, state, rec, &bundle, io)
+        monitor::supervise_notify(ctx, state, rec, &bundle, io, &mut |_| drop(lock.take()))
     });
     if result.is_err() && rec.state != "exited" {
         rec.state = "exited".into();
@@ -306,12 +308,14 @@ pub fn monitor_main(ctx: &Context, id: &str) -> Result<i32> {
     let _ = nix::sys::prctl::set_name(c"warren-monitor");
     // SAFETY: fd 3 was set up by start_detached as the write end of the readiness pipe.
     let mut ready = Some(unsafe { std::fs::File::from_raw_fd(3) });
+    // The runtime and the container must not inherit the pipe: `run -d` waits for its EOF.
+    let _ = nix::fcntl::fcntl(3, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
     let state = State::open(&ctx.storage_root)?;
     let mut rec = state.get(id)?;
     let plan = stored_plan(&rec)?;
     let restart = RestartPolicy::from_config(&rec.config);
     loop {
-        let lock = state.lock_container(&rec.id)?;
+        let mut lock = Some(state.lock_container(&rec.id)?);
         let log = container::log_path(ctx, &rec.id);
         if let Some(p) = log.parent() {
             std::fs::create_dir_all(p)?;
@@ -320,6 +324,7 @@ pub fn monitor_main(ctx: &Context, id: &str) -> Result<i32> {
             rec.monitor_pid = std::process::id() as i64;
             let r =
                 monitor::supervise_notify(ctx, &state, &mut rec, &bundle, monitor::Stdio3::Log(log), &mut |started| {
+                    drop(lock.take());
                     if let Some(mut f) = ready.take() {
                         let _ = match started {
                             Ok(()) => writeln!(f, "ok"),
@@ -327,9 +332,9 @@ pub fn monitor_main(ctx: &Context, id: &str) -> Result<i32> {
                         };
                     }
                 });
-            drop(lock);
             r
         });
+        drop(lock.take());
         let code = match result {
             Ok(c) => c,
             Err(e) => {
@@ -475,7 +480,7 @@ fn resource_limits(ctx: &Context, args: &RunArgs) -> Result<Limits> {
 }
 
 /// Podman's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-fn validate_name(n: &str) -> Result<String> {
+pub fn validate_name(n: &str) -> Result<String> {
     let ok = n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && n.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if !ok {
@@ -663,6 +668,11 @@ fn container_config(
     serde_json::json!({
         "Plan": plan,
         "Cmd": plan.args,
+        "Command": args.command,
+        "Entrypoint": match &args.entrypoint {
+            Some(e) => plan::parse_entrypoint(e).unwrap_or_default(),
+            None => image_cfg.entrypoint.clone().unwrap_or_default(),
+        },
         "Env": plan.env,
         "WorkingDir": plan.cwd,
         "User": args.user.clone().unwrap_or_default(),

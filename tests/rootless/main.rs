@@ -6,7 +6,9 @@
 
 mod common;
 
+mod containers;
 mod fixtures;
+mod lifecycle;
 mod pull;
 mod run;
 mod runtime;

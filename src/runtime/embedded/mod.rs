@@ -72,12 +72,24 @@ pub enum RuntimeCommand {
         pid_file: Option<PathBuf>,
         id: String,
     },
+    /// Run a process in the running container whose PID 1 is PID (like `crun exec --process`): join
+    /// every namespace it has, then fork and exec the spec's process with the spec's seccomp; exits
+    /// with the process's status.
+    Exec {
+        /// The container's PID 1 (host view).
+        #[arg(long)]
+        pid: i32,
+        /// A config.json whose `process` is the one to run (deleted once read).
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 /// Entry point of `warren __runtime`.
 pub fn main(args: RuntimeArgs) -> Result<i32> {
     match args.command {
         RuntimeCommand::Run { bundle, pid_file, id } => run(&bundle, pid_file.as_deref(), &id),
+        RuntimeCommand::Exec { pid, config } => exec(pid, &config),
     }
 }
 
@@ -280,6 +292,88 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     }
     if let Ok(Some(cg)) = &cgroup {
         cg.remove();
+    }
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&saved_mask), None);
+    result
+}
+
+/// The namespaces `exec` joins, in order: the user namespace first (it grants the capabilities the
+/// others need), the mount namespace last (it changes our root).
+const EXEC_NAMESPACES: &[(&str, CloneFlags)] = &[
+    ("user", CloneFlags::CLONE_NEWUSER),
+    ("ipc", CloneFlags::CLONE_NEWIPC),
+    ("uts", CloneFlags::CLONE_NEWUTS),
+    ("net", CloneFlags::CLONE_NEWNET),
+    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+    ("pid", CloneFlags::CLONE_NEWPID),
+    ("mnt", CloneFlags::CLONE_NEWNS),
+];
+
+fn exec(pid: i32, config: &Path) -> Result<i32> {
+    use std::os::unix::fs::MetadataExt;
+    let spec = Spec::load(config).map_err(|e| runtime_error(format!("reading {}: {e}", config.display())))?;
+    let _ = std::fs::remove_file(config);
+    let process = spec.process().as_ref().ok_or_else(|| runtime_error(format!("{}: no process", config.display())))?;
+    let terminal = process.terminal().unwrap_or(false);
+    let gone = |what: &str, e: std::io::Error| {
+        runtime_error(format!("open /proc/{pid}/{what}: {e} (the container is not running any more?)"))
+    };
+    // Everything is opened while /proc/PID still names the container's PID 1 in our view.
+    let mut joins = vec![];
+    for (name, flag) in EXEC_NAMESPACES {
+        let target = format!("/proc/{pid}/ns/{name}");
+        let theirs = match std::fs::metadata(&target) {
+            Ok(m) => m,
+            // A kernel without this namespace type.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && *name == "cgroup" => continue,
+            Err(e) => return Err(gone(&format!("ns/{name}"), e)),
+        };
+        let ours = std::fs::metadata(format!("/proc/self/ns/{name}")).ok();
+        if ours.is_some_and(|o| o.ino() == theirs.ino() && o.dev() == theirs.dev()) {
+            continue; // shared with us (e.g. --network host, or the engine's user namespace)
+        }
+        let f = std::fs::File::open(&target).map_err(|e| gone(&format!("ns/{name}"), e))?;
+        joins.push((*name, *flag, OwnedFd::from(f)));
+    }
+    let root: OwnedFd = std::fs::File::open(format!("/proc/{pid}/root")).map_err(|e| gone("root", e))?.into();
+    tracing::debug!(
+        "exec in the container of pid {pid}: joining {:?}, terminal {terminal}",
+        joins.iter().map(|j| j.0).collect::<Vec<_>>()
+    );
+
+    let mut set = SigSet::empty();
+    for s in Signal::iterator().filter(|s| !NOT_FORWARDED.contains(s)) {
+        set.add(s);
+    }
+    set.add(Signal::SIGCHLD);
+    // SAFETY: SIG_IGN is a valid disposition; the exec'd process resets dispositions before exec.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let mut saved_mask = SigSet::empty();
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut saved_mask)).context("blocking signals")?;
+    let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).context("signalfd")?;
+
+    for (name, flag, fd) in &joins {
+        nix::sched::setns(fd, *flag)
+            .map_err(|e| runtime_error(format!("setns to the {name} namespace of pid {pid}: {}", e.desc())))?;
+    }
+    let (parent_sock, child_sock) = channel::pair().context("socketpair")?;
+    let ctx = container::ExecCtx { spec: spec.clone(), root, sock: child_sock.as_raw_fd(), saved_mask };
+    // SAFETY: the runtime is single-threaded; the child only sets itself up and execs (or _exits).
+    let child = match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            drop(parent_sock);
+            sys::exit_now(container::exec_main(&ctx) as i32)
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => child,
+        Err(e) => return Err(runtime_error(format!("fork into the container: {}", e.desc()))),
+    };
+    drop(child_sock);
+    drop(ctx);
+    let mut reaped = false;
+    let result = monitor(&spec, child, &parent_sock, &sfd, None, false, terminal, &mut reaped);
+    if !reaped {
+        let _ = kill(child, Signal::SIGKILL);
+        let _ = waitpid(child, None);
     }
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&saved_mask), None);
     result
