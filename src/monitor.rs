@@ -6,7 +6,7 @@
 //! cleans up.
 
 use anyhow::{Context as _, Result};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -75,8 +75,10 @@ pub fn supervise_notify(
                 cmd.stdin(Stdio::null());
             }
         }
-        Stdio3::Log(_) => {
-            cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        Stdio3::Log(p) => {
+            let none = crate::logs::LogConfig::of(rec, p).driver == "none";
+            let out = || if none { Stdio::null() } else { Stdio::piped() };
+            cmd.stdin(Stdio::null()).stdout(out()).stderr(out());
         }
     }
     tracing::debug!("running {cmd:?}");
@@ -94,12 +96,17 @@ pub fn supervise_notify(
     rec.exit_code = None;
     state.update(rec)?;
     if pid.is_some() {
+        crate::events::emit(&ctx.storage_root, crate::events::Event::container("init", rec));
+        crate::events::emit(&ctx.storage_root, crate::events::Event::container("start", rec));
         started(Ok(()));
     }
 
     if let Stdio3::Log(path) = &io {
-        if let Err(e) = pump_logs(&mut child, path) {
-            tracing::warn!("container {}: writing the log {}: {e:#}", rec.name, path.display());
+        let cfg = crate::logs::LogConfig::of(rec, path);
+        if cfg.driver != "none" {
+            if let Err(e) = crate::logs::LogWriter::open(&cfg).and_then(|mut w| pump_logs(&mut child, &mut w)) {
+                tracing::warn!("container {}: writing the log {}: {e:#}", rec.name, cfg.path.display());
+            }
         }
     }
     let status = loop {
@@ -121,6 +128,7 @@ pub fn supervise_notify(
     rec.pid = 0;
     rec.pid_start = 0;
     state.update(rec)?;
+    crate::events::emit(&ctx.storage_root, crate::events::Event::container("died", rec).with_exit_code(code as i64));
     Ok(code)
 }
 
@@ -140,14 +148,9 @@ fn wait_for_pid(child: &mut Child, pid_file: &Path) -> Option<i64> {
     }
 }
 
-/// Copy the container's stdout and stderr into a k8s-file log until both close.
-fn pump_logs(child: &mut Child, path: &Path) -> Result<()> {
+/// Copy the container's stdout and stderr into its log (the container's log driver) until both close.
+fn pump_logs(child: &mut Child, log: &mut crate::logs::LogWriter) -> Result<()> {
     use std::os::fd::{AsRawFd, OwnedFd};
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
     let mut streams: Vec<(&str, std::fs::File, Vec<u8>)> = vec![];
     if let Some(o) = child.stdout.take() {
         streams.push(("stdout", std::fs::File::from(OwnedFd::from(o)), vec![]));
@@ -179,7 +182,7 @@ fn pump_logs(child: &mut Child, path: &Path) -> Result<()> {
             match file.read(&mut buf) {
                 Ok(0) | Err(_) => {
                     if !pending.is_empty() {
-                        write_log_line(&mut log, name, pending, false)?;
+                        write_log_line(log, name, pending, false)?;
                         pending.clear();
                     }
                     closed.push(i);
@@ -188,10 +191,10 @@ fn pump_logs(child: &mut Child, path: &Path) -> Result<()> {
                     pending.extend_from_slice(&buf[..n]);
                     while let Some(pos) = pending.iter().position(|b| *b == b'\n') {
                         let line: Vec<u8> = pending.drain(..=pos).collect();
-                        write_log_line(&mut log, name, &line[..line.len() - 1], true)?;
+                        write_log_line(log, name, &line[..line.len() - 1], true)?;
                     }
                     if pending.len() > 16384 {
-                        write_log_line(&mut log, name, pending, false)?;
+                        write_log_line(log, name, pending, false)?;
                         pending.clear();
                     }
                 }
@@ -204,11 +207,7 @@ fn pump_logs(child: &mut Child, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// One k8s-file log line: `TIME STREAM F|P CONTENT` (F: a full line, P: a partial one).
-fn write_log_line(log: &mut std::fs::File, stream: &str, content: &[u8], full: bool) -> Result<()> {
-    let mut line =
-        format!("{} {stream} {} ", crate::format::now_rfc3339_nanos(), if full { 'F' } else { 'P' }).into_bytes();
-    line.extend_from_slice(content);
-    line.push(b'\n');
-    log.write_all(&line).context("writing the container log")
+/// One log line (F: a full line, P: a partial one) in the log driver's format.
+fn write_log_line(log: &mut crate::logs::LogWriter, stream: &str, content: &[u8], full: bool) -> Result<()> {
+    log.write_line(stream, content, full)
 }

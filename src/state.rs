@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{ExitError, EXIT_ENGINE};
 
 /// The newest schema this build knows.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 const MIGRATIONS: &[&str] = &[
     // 1: containers
@@ -30,6 +30,17 @@ const MIGRATIONS: &[&str] = &[
         started TEXT,
         finished TEXT,
         restart_count INTEGER NOT NULL DEFAULT 0
+    );",
+    // 2: named and anonymous volumes (src/volume.rs)
+    "CREATE TABLE volumes (
+        name TEXT PRIMARY KEY,
+        driver TEXT NOT NULL,
+        created TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        options TEXT NOT NULL,
+        anonymous INTEGER NOT NULL DEFAULT 0,
+        needs_copy_up INTEGER NOT NULL DEFAULT 1,
+        needs_chown INTEGER NOT NULL DEFAULT 1
     );",
 ];
 
@@ -95,6 +106,11 @@ impl State {
             tx.commit()?;
         }
         Ok(())
+    }
+
+    /// The database connection, for modules that keep their own tables (volumes).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     /// Add a container; its name must be free.

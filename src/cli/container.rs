@@ -411,10 +411,12 @@ pub fn kill(ctx: &Context, args: KillArgs) -> Result<i32> {
     let sig = container::parse_signal(&args.signal)?;
     let mut failed = None;
     for n in targets(&state, &args.containers, args.all)? {
-        let r = state
-            .get(&n)
-            .and_then(|rec| container::refresh(ctx, &state, rec))
-            .and_then(|rec| container::kill(&rec, sig));
+        let r = state.get(&n).and_then(|rec| container::refresh(ctx, &state, rec)).and_then(|rec| {
+            container::kill(&rec, sig)?;
+            let e = crate::events::Event::container("kill", &rec).with_attribute("signal", &(sig as i32).to_string());
+            crate::events::emit(&ctx.storage_root, e);
+            Ok(())
+        });
         match r {
             Ok(()) => println!("{n}"),
             Err(e) => {
@@ -434,7 +436,11 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
             if let (Some(t), true) = (args.time, container::is_running(&rec)) {
                 container::stop(ctx, &state, &rec, t)?;
             }
-            container::remove(ctx, &state, &rec, args.force)
+            container::remove(ctx, &state, &rec, args.force)?;
+            if args.volumes {
+                crate::volume::remove_anonymous(ctx, &state, &rec);
+            }
+            Ok(())
         });
         match r.or_else(|e| no_such(e, args.ignore)) {
             Ok(()) => println!("{n}"),
