@@ -6,6 +6,9 @@
 
 mod common;
 
+mod events;
 mod fixtures;
+mod logs;
 mod smoke;
 mod userns;
+mod volumes;
