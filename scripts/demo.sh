@@ -27,7 +27,13 @@ command -v cargo >/dev/null || { echo "demo.sh: cargo not found: install the Rus
 cargo build --bin warren
 install -m 0755 "${CARGO_TARGET_DIR:-$REPO/target}/debug/warren" /usr/local/bin/warren
 
+# A real distribution image (Debian bookworm, from the shared lab archives) when this machine has it,
+# else the busybox image the fixture generator builds from Debian's busybox-static.
 IMAGE=$WARREN_TEST_REGISTRY/warren/busybox
+if curl -fsS -o /dev/null "http://127.0.0.1:5000/v2/lab/debian/manifests/bookworm" \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' 2>/dev/null; then
+  IMAGE=$WARREN_TEST_REGISTRY/lab/debian:bookworm
+fi
 as_dev() {
   printf '\033[1mdev$ %s\033[0m\n' "$*" >&2
   runuser -u dev -- env -i HOME="$(getent passwd dev | cut -d: -f6)" USER=dev LOGNAME=dev \
@@ -36,7 +42,8 @@ as_dev() {
 
 say "== as the unprivileged user dev (uid $(id -u dev)): pull and run"
 as_dev id
-as_dev warren pull "$IMAGE:latest"
+as_dev warren pull "$IMAGE"
 as_dev warren run --rm "$IMAGE" echo "hello from a rootless container"
 as_dev warren run --rm "$IMAGE" id
-say "== done: dev pulled $IMAGE:latest from the local registry and ran it rootless"
+as_dev warren run --rm "$IMAGE" cat /proc/self/uid_map
+say "== done: dev pulled $IMAGE from the local registry and ran it rootless"
