@@ -389,8 +389,7 @@ mod tests {
         assert!(!f(&["type=image"]).matches(&c));
         assert!(f(&["image=localhost:5000/warren/busybox"]).matches(&c));
         assert!(Filter::parse(&["bogus=1".into()]).is_err());
-        let mut s = Filter::default();
-        s.since = Some(c.time_nano + 1);
+        let s = Filter { since: Some(c.time_nano + 1), ..Default::default() };
         assert!(!s.matches(&c));
     }
 

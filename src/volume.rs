@@ -133,7 +133,10 @@ pub struct CreateOptions {
 
 /// The local driver's options Warren implements: `uid=`, `gid=` (owner of the new volume), `nocopy`,
 /// also inside `o=` (`o=uid=1000,gid=1000`).
-fn parse_options(opts: &[String]) -> Result<(BTreeMap<String, String>, Option<u32>, Option<u32>, bool)> {
+/// (options as given, uid, gid, nocopy)
+type ParsedOptions = (BTreeMap<String, String>, Option<u32>, Option<u32>, bool);
+
+fn parse_options(opts: &[String]) -> Result<ParsedOptions> {
     let mut map = BTreeMap::new();
     let (mut uid, mut gid, mut nocopy) = (None, None, false);
     let mut handle = |k: &str, v: &str, whole: &str| -> Result<()> {

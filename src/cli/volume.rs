@@ -264,8 +264,8 @@ fn prune(ctx: &Context, state: &State, a: PruneArgs) -> Result<i32> {
     }
     if !a.force {
         use std::io::{BufRead, Write};
-        print!(
-            "WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:\n"
+        println!(
+            "WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:"
         );
         for v in volume::list(state)? {
             if volume::users(state, &v.name)?.is_empty() && filter_matches(state, &v, &a.filter)? {

@@ -44,11 +44,8 @@ fn json_format_and_exit_code() {
     w.run(&["run", "--rm", "--name", "j", &image("busybox"), "sh", "-c", "exit 3"]).code(3);
     let out = w.run(&["events", "--stream=false", "--filter", "container=j", "--format", "json"]);
     out.ok();
-    let evs: Vec<serde_json::Value> = out
-        .lines()
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect();
+    let evs: Vec<serde_json::Value> =
+        out.lines().iter().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"))).collect();
     assert!(evs.len() >= 4, "{out:?}");
     for e in &evs {
         assert_eq!(e["Type"], "container");
@@ -70,12 +67,21 @@ fn since_and_until_select_a_window() {
     let since = now.to_string();
     let out = w.run(&["events", "--stream=false", "--since", &since, "--format", "{{.Name}}"]);
     out.ok().stdout_contains("after").stdout_lacks("before");
-    let out = w.run(&["events", "--stream=false", "--until", &(now - 1).to_string(), "--format", "{{.Name}}"]);
+    let out = w.run(&["events", "--stream=false", "--until", &now.to_string(), "--format", "{{.Name}}"]);
     out.ok().stdout_contains("before").stdout_lacks("after");
     // a duration works too; --since without --stream=false prints the window and keeps following
-    w.run(&["events", "--stream=false", "--since", "5m", "--filter", "type=volume", "--format", "{{.Status}} {{.Name}}"])
-        .ok()
-        .stdout_is("create before\ncreate after");
+    w.run(&[
+        "events",
+        "--stream=false",
+        "--since",
+        "5m",
+        "--filter",
+        "type=volume",
+        "--format",
+        "{{.Status}} {{.Name}}",
+    ])
+    .ok()
+    .stdout_is("create before\ncreate after");
     w.run(&["events", "--stream=false", "--filter", "bogus=1"]).code(125);
 }
 

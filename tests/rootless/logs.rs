@@ -6,6 +6,20 @@ use std::time::Duration;
 
 const FIVE: &str = "for i in 1 2 3 4 5; do echo $i; done; sleep 100";
 
+/// Kill the containers, wait for their monitors to record the exit, remove them.
+#[track_caller]
+fn kill_rm(w: &Warren, names: &[&str]) {
+    let mut args = vec!["kill"];
+    args.extend_from_slice(names);
+    w.run(&args);
+    let mut args = vec!["wait"];
+    args.extend_from_slice(names);
+    w.run(&args).ok();
+    let mut args = vec!["rm"];
+    args.extend_from_slice(names);
+    w.run(&args).ok();
+}
+
 /// Wait until `logs NAME` has at least `n` lines.
 #[track_caller]
 fn wait_lines(w: &Warren, name: &str, n: usize) {
@@ -35,7 +49,7 @@ fn tail_timestamps_since_and_names() {
     let both = w.run(&["logs", "x", "y"]);
     both.ok().stdout_contains("x 5").stdout_contains("y why");
     w.run(&["logs", "--names", "y"]).ok().stdout_is("y why");
-    w.run(&["rm", "-f", "-t", "0", "x", "y"]).ok();
+    kill_rm(&w, &["x", "y"]);
 }
 
 #[test]
@@ -52,7 +66,7 @@ fn follow_streams_lines_written_later() {
     w.run_with(&["logs", "-f", "g"], RunOpts { timeout: Some(Duration::from_secs(60)), ..Default::default() })
         .ok()
         .stdout_is("a\nb");
-    w.run(&["rm", "-f", "-t", "0", "f", "g"]).ok();
+    kill_rm(&w, &["f", "g"]);
 }
 
 #[test]
@@ -69,7 +83,7 @@ fn json_file_driver_writes_docker_json_lines() {
     assert_eq!(first["log"], "1\n");
     assert_eq!(first["stream"], "stdout");
     assert!(first["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{first}");
-    w.run(&["rm", "-f", "-t", "0", "j"]).ok();
+    kill_rm(&w, &["j"]);
 }
 
 #[test]

@@ -106,9 +106,20 @@ fn volume_files_are_owned_through_the_mapping() {
     let env = require_env();
     let w = Warren::dev();
     // container uid 1000 is host uid 100000 + 1000 - 1 with dev:100000:65536 (container 0 is dev)
-    w.run(&["run", "--rm", "-u", "1000:1000", "-v", "own:/data", &image("busybox"), "sh", "-c", "touch /data/f && id -u"])
-        .ok()
-        .stdout_is("1000");
+    w.run(&[
+        "run",
+        "--rm",
+        "-u",
+        "1000:1000",
+        "-v",
+        "own:/data",
+        &image("busybox"),
+        "sh",
+        "-c",
+        "touch /data/f && id -u",
+    ])
+    .ok()
+    .stdout_is("1000");
     let data = w.storage_root().join("volumes/own/_data");
     let f = std::fs::metadata(data.join("f")).expect("the file the container wrote");
     assert_eq!((f.uid(), f.gid()), (100999, 100999));
@@ -131,9 +142,7 @@ fn anonymous_volumes_go_with_rm_v_and_with_rm() {
     let img = image("busybox");
     w.run(&["create", "--name", "a", "-v", "/scratch", &img, "true"]).ok();
     let anon = w.run(&["volume", "ls", "-q"]);
-    anon.ok().check("one anonymous volume with a 64-hex name", |o| {
-        o.lines().len() == 1 && o.lines()[0].len() == 64
-    });
+    anon.ok().check("one anonymous volume with a 64-hex name", |o| o.lines().len() == 1 && o.lines()[0].len() == 64);
     let name = anon.lines()[0].to_string();
     w.run(&["volume", "inspect", "--format", "{{.Anonymous}}", &name]).ok().stdout_is("true");
     w.run(&["rm", "-v", "a"]).ok();
