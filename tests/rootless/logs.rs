@@ -127,3 +127,18 @@ fn max_size_rotates_and_path_moves_the_log() {
     assert!(text.contains("stdout F elsewhere"), "{text}");
     w.run(&["rm", "p"]).ok();
 }
+
+#[test]
+fn foreground_runs_are_logged_too() {
+    let w = Warren::dev();
+    let out = w.run(&["run", "--name", "fg", &image("busybox"), "sh", "-c", "echo out; echo err >&2; exit 4"]);
+    out.code(4).stdout_is("out").stderr_contains("err");
+    w.run(&["logs", "fg"]).ok().stdout_contains("out").stdout_contains("err");
+    // stdin still reaches the container
+    let cat = w.run_with(
+        &["run", "--rm", "-i", &image("busybox"), "cat"],
+        RunOpts { stdin: Some(b"piped in\n".to_vec()), ..Default::default() },
+    );
+    cat.ok().stdout_is("piped in");
+    w.run(&["rm", "fg"]).ok();
+}
