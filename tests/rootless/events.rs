@@ -96,3 +96,14 @@ fn events_follows_new_events() {
     w.run(&["volume", "rm", "new1"]).ok();
     assert_eq!(ev.read_lines(2, Duration::from_secs(20)), ["create new1", "remove new1"]);
 }
+
+#[test]
+fn image_pull_tag_untag_are_events() {
+    let w = Warren::dev();
+    w.pull(&image("busybox"));
+    w.run(&["tag", &image("busybox"), "mine:1"]).ok();
+    w.run(&["rmi", "mine:1"]).ok();
+    w.run(&["events", "--stream=false", "--filter", "type=image", "--format", "{{.Status}} {{.Name}}"])
+        .ok()
+        .stdout_is(&format!("pull {}:latest\ntag localhost/mine:1\nuntag localhost/mine:1", image("busybox")));
+}
