@@ -392,6 +392,52 @@ pub fn print(
     }
 }
 
+/// Podman prints log times as `2006-01-02T15:04:05.000000000Z07:00`: nine fraction digits, `Z` for UTC.
+fn display_time(t: &str) -> String {
+    let (main, zone) = match t.strip_suffix('Z').or_else(|| t.strip_suffix("+00:00")) {
+        Some(m) => (m, "Z".to_string()),
+        None => match t.rfind(['+', '-']).filter(|i| *i > 10) {
+            Some(i) => (&t[..i], t[i..].to_string()),
+            None => (t, String::new()),
+        },
+    };
+    let (secs, frac) = main.split_once('.').unwrap_or((main, ""));
+    format!("{secs}.{:0<9}{zone}", &frac[..frac.len().min(9)])
+}
+
+/// `logs` of several containers: one after the other, or, when following, side by side (each line
+/// whole). Podman's prefix when there are several: the name with `--names`, else the short ID.
+pub fn print_all(ctx: &Context, state: &State, recs: &[ContainerRecord], names: bool, opts: &LogOptions) -> Result<()> {
+    let prefix = |r: &ContainerRecord| -> Option<String> {
+        (recs.len() > 1).then(|| if names { r.name.clone() } else { r.id[..12.min(r.id.len())].to_string() })
+    };
+    if !opts.follow || recs.len() < 2 {
+        for r in recs {
+            print(ctx, state, r, prefix(r).as_deref(), opts)?;
+        }
+        return Ok(());
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = recs
+            .iter()
+            .map(|r| {
+                let p = prefix(r);
+                s.spawn(move || -> Result<()> {
+                    let state = State::open(&ctx.storage_root)?;
+                    print(ctx, &state, r, p.as_deref(), opts)
+                })
+            })
+            .collect();
+        let mut first_err = None;
+        for h in handles {
+            if let Err(e) = h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a log reader panicked"))) {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    })
+}
+
 fn inode(f: &std::fs::File) -> Option<u64> {
     use std::os::unix::fs::MetadataExt;
     f.metadata().ok().filter(|m| m.is_file()).map(|m| m.ino())
@@ -402,7 +448,7 @@ fn emit(out: &mut impl Write, l: &Line, prefix: Option<&str>, opts: &LogOptions)
         write!(out, "{p} ")?;
     }
     if opts.timestamps {
-        write!(out, "{} ", l.time)?;
+        write!(out, "{} ", display_time(&l.time))?;
     }
     out.write_all(l.content.as_bytes())?;
     if l.full {
@@ -414,6 +460,13 @@ fn emit(out: &mut impl Write, l: &Line, prefix: Option<&str>, opts: &LogOptions)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_print_like_podman() {
+        assert_eq!(display_time("2026-12-03T15:47:56.123+00:00"), "2026-12-03T15:47:56.123000000Z");
+        assert_eq!(display_time("2026-12-03T15:47:56.123456789Z"), "2026-12-03T15:47:56.123456789Z");
+        assert_eq!(display_time("2026-12-03T15:47:56+01:00"), "2026-12-03T15:47:56.000000000+01:00");
+    }
 
     #[test]
     fn sizes() {

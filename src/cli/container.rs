@@ -488,7 +488,6 @@ pub fn logs(ctx: &Context, args: LogsArgs) -> Result<i32> {
         bail!(ExitError::new(EXIT_ENGINE, "you must provide at least one container name or ID"));
     }
     let recs: Vec<_> = names.iter().map(|n| state.get(n)).collect::<Result<_>>()?;
-    let show_names = args.names || recs.len() > 1;
     let opts = crate::logs::LogOptions {
         follow: args.follow,
         tail: args.tail.filter(|t| *t >= 0).map(|t| t as usize),
@@ -496,10 +495,7 @@ pub fn logs(ctx: &Context, args: LogsArgs) -> Result<i32> {
         until: args.until.as_deref().map(crate::logs::parse_time).transpose()?,
         timestamps: args.timestamps,
     };
-    for rec in &recs {
-        let prefix = if show_names { Some(rec.name.as_str()) } else { None };
-        crate::logs::print(ctx, &state, rec, prefix, &opts)?;
-    }
+    crate::logs::print_all(ctx, &state, &recs, args.names, &opts)?;
     Ok(0)
 }
 

@@ -39,16 +39,28 @@ fn tail_timestamps_since_and_names() {
     t.ok().check("an RFC 3339 timestamp before the line", |o| {
         let l = o.lines()[0];
         let (ts, rest) = l.split_once(' ').unwrap_or(("", ""));
-        rest == "5" && ts.starts_with("20") && ts.contains('T')
+        rest == "5"
+            && ts.starts_with("20")
+            && ts.ends_with('Z')
+            && ts.split_once('.').is_some_and(|(_, f)| f.len() == 10)
     });
     w.run(&["logs", "--since", "10m", "x"]).ok().stdout_is("1\n2\n3\n4\n5");
     w.run(&["logs", "--until", "10m", "x"]).ok().stdout_is("");
     // several containers: each line says whose it is
     w.run(&["run", "-d", "--name", "y", &image("busybox"), "sh", "-c", "echo why; sleep 100"]).ok();
     wait_lines(&w, "y", 1);
-    let both = w.run(&["logs", "x", "y"]);
+    // several containers: each line says whose it is (the short ID, or the name with --names)
+    let both = w.run(&["logs", "--names", "x", "y"]);
     both.ok().stdout_contains("x 5").stdout_contains("y why");
-    w.run(&["logs", "--names", "y"]).ok().stdout_is("y why");
+    let yid = w.run(&["ps", "-q", "--filter", "name=y"]).stdout.trim().to_string();
+    w.run(&["logs", "x", "y"]).ok().stdout_contains(&format!("{yid} why"));
+    w.run(&["logs", "--names", "y"]).ok().stdout_is("why");
+    // -f of several follows them side by side
+    let f = w.spawn(&["logs", "-f", "--names", "--tail", "1", "x", "y"]);
+    let mut got = f.read_lines(2, Duration::from_secs(30));
+    got.sort();
+    assert_eq!(got, ["x 5", "y why"]);
+    drop(f);
     kill_rm(&w, &["x", "y"]);
 }
 
