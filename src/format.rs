@@ -332,21 +332,21 @@ fn lower_first(k: &str) -> String {
 }
 
 fn field(dot: &Value, path: &[String]) -> Result<Value> {
-    let mut cur = dot.clone();
+    let mut cur = dot;
     for (i, k) in path.iter().enumerate() {
         cur = match cur {
             // Go templates name struct fields (`.Store.GraphRoot`); Podman's JSON may start them lower case.
-            Value::Object(mut o) => match o.remove(k).or_else(|| o.remove(&lower_first(k))) {
+            Value::Object(o) => match o.get(k).or_else(|| o.get(&lower_first(k))) {
                 Some(v) => v,
                 // Missing keys of maps print "<no value>"; an unknown top-level field is an error.
                 None if i == 0 => bail!("template: can't evaluate field {k}"),
-                None => Value::String("<no value>".into()),
+                None => return Ok(Value::String("<no value>".into())),
             },
-            Value::Null => Value::Null,
-            other => bail!("template: can't evaluate field {k} in {}", go_string(&other)),
+            Value::Null => return Ok(Value::Null),
+            other => bail!("template: can't evaluate field {k} in {}", go_string(other)),
         };
     }
-    Ok(cur)
+    Ok(cur.clone())
 }
 
 fn eval(p: &Pipeline, dot: &Value) -> Result<Value> {

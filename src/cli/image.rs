@@ -34,6 +34,9 @@ pub struct ImagesArgs {
     /// Do not print column headings
     #[arg(short, long)]
     pub noheading: bool,
+    /// Sort by created, id, repository, size or tag
+    #[arg(long, default_value = "created")]
+    pub sort: String,
     /// Optional repository to list
     pub repository: Option<String>,
 }
@@ -158,12 +161,35 @@ pub fn image(ctx: &Context, cmd: ImageCommand) -> Result<i32> {
     }
 }
 
-/// The names of containers using an image. A hook for the container store: none exist yet.
-pub fn containers_using(_ctx: &Context, _image: &ImageRecord) -> Result<Vec<String>> {
-    Ok(Vec::new())
+/// The containers (any state) created from an image.
+pub fn containers_using(ctx: &Context, image: &ImageRecord) -> Result<Vec<crate::state::ContainerRecord>> {
+    if !ctx.storage_root.join("state.db").exists() {
+        return Ok(Vec::new());
+    }
+    let state = crate::state::State::open(&ctx.storage_root)?;
+    Ok(state.list()?.into_iter().filter(|c| c.image_id == image.id.as_str()).collect())
 }
 
+/// `rmi -f`: remove the containers of an image first (killing running ones), like Podman.
+fn remove_containers(ctx: &Context, users: &[crate::state::ContainerRecord]) -> Result<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let state = crate::state::State::open(&ctx.storage_root)?;
+    for c in users {
+        crate::container::remove(ctx, &state, c, true)
+            .map_err(|e| e.context(format!("removing container {}", c.name)))?;
+    }
+    Ok(())
+}
+
+/// `NAME: image not known`: exit 125, except for `rmi` (1, see [`rmi_not_known`]).
 fn image_not_known(name: &str) -> anyhow::Error {
+    anyhow::anyhow!("{name}: image not known")
+}
+
+/// Podman's `rmi` exits 1 when an image does not exist (and nothing else failed).
+fn rmi_not_known(name: &str) -> anyhow::Error {
     ExitError::new(1, format!("{name}: image not known")).into()
 }
 
@@ -214,6 +240,15 @@ pub fn images(ctx: &Context, args: ImagesArgs) -> Result<i32> {
     }
     // Newest first, like Podman's default --sort created.
     selected.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| all[a.0].pulled.cmp(&all[b.0].pulled).reverse()));
+    let key_name = |i: usize| all[i].names.first().map(|n| report::split_name(n)).unwrap_or_default();
+    match args.sort.as_str() {
+        "created" => {}
+        "id" => selected.sort_by(|a, b| all[a.0].id.cmp(&all[b.0].id)),
+        "repository" => selected.sort_by(|a, b| key_name(a.0).0.cmp(&key_name(b.0).0)),
+        "tag" => selected.sort_by(|a, b| key_name(a.0).1.cmp(&key_name(b.0).1)),
+        "size" => selected.sort_by(|a, b| all[a.0].size.cmp(&all[b.0].size)),
+        other => bail!("invalid option for --sort {other:?}: options are created, id, repository, size, tag"),
+    }
     if args.quiet {
         for (i, _) in &selected {
             let r = &all[*i];
@@ -275,16 +310,8 @@ fn rmi_one(ctx: &Context, store: &Store, name: &str, args: &RmiArgs) -> Result<(
         if args.ignore {
             return Ok(());
         }
-        return Err(image_not_known(name));
+        return Err(rmi_not_known(name));
     };
-    let users = containers_using(ctx, &rec)?;
-    if !users.is_empty() && !args.force {
-        return Err(ExitError::new(
-            2,
-            format!("image used by {}: image is in use by a container: consider listing external containers and force-removing image", users.join(", ")),
-        )
-        .into());
-    }
     let by_id = rec.id.as_str() == name || rec.id.hex().starts_with(name.strip_prefix("sha256:").unwrap_or(name));
     // A name given for an image with several names only removes that name (like Podman).
     if !by_id && rec.names.len() > 1 && !args.all {
@@ -309,6 +336,19 @@ fn rmi_one(ctx: &Context, store: &Store, name: &str, args: &RmiArgs) -> Result<(
             rec.names
         );
     }
+    let users = containers_using(ctx, &rec)?;
+    if !users.is_empty() && !args.force {
+        let ids: Vec<&str> = users.iter().map(|c| c.id.as_str()).collect();
+        return Err(ExitError::new(
+            2,
+            format!(
+                "image used by {}: image is in use by a container: consider listing external containers and force-removing image",
+                ids.join(", ")
+            ),
+        )
+        .into());
+    }
+    remove_containers(ctx, &users)?;
     for n in &rec.names {
         println!("Untagged: {n}");
     }
@@ -385,6 +425,25 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> Result<i32> {
         }
         return Ok(0);
     }
+    if args.format.as_deref().map(str::trim) == Some("json") {
+        // Podman's ImageHistory objects.
+        let v: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                let id = if r["ID"] == "<missing>" { "<missing>" } else { rec.id.hex() };
+                serde_json::json!({
+                    "id": id,
+                    "created": r["CreatedAt"],
+                    "CreatedBy": r["CreatedByFull"],
+                    "size": r["SizeBytes"],
+                    "comment": r["Comment"],
+                    "tags": r["Tags"],
+                })
+            })
+            .collect();
+        println!("{}", pretty(&Value::Array(v), 4)?);
+        return Ok(0);
+    }
     let fmt = args
         .format
         .clone()
@@ -402,14 +461,29 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<i32> {
     if args.names.is_empty() {
         bail!("inspect requires at least one image name or ID");
     }
-    if !matches!(args.r#type.as_str(), "all" | "image") {
-        bail!("inspecting {:?} objects is not supported yet (only images)", args.r#type);
+    if !matches!(args.r#type.as_str(), "all" | "image" | "container") {
+        bail!("invalid type {:?}: must be container, image or all", args.r#type);
     }
     let store = Store::open(ctx)?;
     let driver = ctx.global.storage_driver.clone().unwrap_or_else(|| "overlay".into());
     let mut found = Vec::new();
     let mut errors: Vec<anyhow::Error> = Vec::new();
+    // Like Podman, `inspect` looks for a container first, then an image.
+    let state = match args.r#type.as_str() {
+        "container" | "all" if ctx.storage_root.join("state.db").exists() => {
+            Some(crate::state::State::open(&ctx.storage_root)?)
+        }
+        _ => None,
+    };
     for n in &args.names {
+        if let Some(c) = state.as_ref().map(|s| s.lookup(n)).transpose()?.flatten() {
+            found.push(container_inspect_json(&store, &c, &driver));
+            continue;
+        }
+        if args.r#type == "container" {
+            errors.push(anyhow::anyhow!("no such container {n:?}"));
+            continue;
+        }
         match store.find_image(n)? {
             Some(rec) => found.push(report::inspect_json(&store, &rec, &driver)),
             None if args.r#type == "image" => errors.push(anyhow::anyhow!("{n}: image not known")),
@@ -432,6 +506,60 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<i32> {
         }
     }
     finish_errors(errors)
+}
+
+/// The `podman container inspect` object of a container, from its state record (read only: the
+/// `Running` flag checks the process, nothing is cleaned up here).
+fn container_inspect_json(store: &Store, c: &crate::state::ContainerRecord, driver: &str) -> Value {
+    let cfg = &c.config;
+    let running = crate::container::is_running(c);
+    let status = if matches!(c.state.as_str(), "running" | "paused") && !running { "exited" } else { c.state.as_str() };
+    let cmd: Vec<Value> = cfg.get("Cmd").and_then(Value::as_array).cloned().unwrap_or_default();
+    let image = store.find_image(&c.image_id).ok().flatten();
+    serde_json::json!({
+        "Id": c.id,
+        "Created": c.created,
+        "Path": cmd.first().cloned().unwrap_or(Value::String(String::new())),
+        "Args": cmd.iter().skip(1).cloned().collect::<Vec<_>>(),
+        "State": {
+            "Status": status,
+            "Running": running,
+            "Paused": c.state == "paused",
+            "Restarting": false,
+            "OOMKilled": false,
+            "Dead": false,
+            "Pid": if running { c.pid } else { 0 },
+            "ConmonPid": c.monitor_pid,
+            "ExitCode": c.exit_code.unwrap_or(0),
+            "Error": "",
+            "StartedAt": c.started.clone().unwrap_or_else(|| format::format_rfc3339(0)),
+            "FinishedAt": c.finished.clone().unwrap_or_else(|| format::format_rfc3339(0)),
+        },
+        "Image": c.image_id.strip_prefix("sha256:").unwrap_or(&c.image_id),
+        "ImageDigest": image.as_ref().map(|i| i.digest.to_string()).unwrap_or_default(),
+        "ImageName": c.image_name,
+        "Name": c.name,
+        "RestartCount": c.restart_count,
+        "Driver": cfg.get("Driver").cloned().unwrap_or_else(|| Value::String(driver.to_string())),
+        "Config": {
+            "Hostname": cfg.get("Hostname").cloned().unwrap_or_default(),
+            "User": cfg.get("User").cloned().unwrap_or_default(),
+            "Tty": cfg.get("Tty").cloned().unwrap_or(Value::Bool(false)),
+            "OpenStdin": cfg.get("OpenStdin").cloned().unwrap_or(Value::Bool(false)),
+            "Env": cfg.get("Env").cloned().unwrap_or_else(|| serde_json::json!([])),
+            "Cmd": cmd,
+            "Image": c.image_name,
+            "WorkingDir": cfg.get("WorkingDir").cloned().unwrap_or_default(),
+            "Labels": cfg.get("Labels").cloned().unwrap_or(Value::Null),
+            "StopSignal": cfg.get("StopSignal").cloned().unwrap_or(Value::Null),
+            "StopTimeout": cfg.get("StopTimeout").cloned().unwrap_or(Value::Null),
+        },
+        "HostConfig": {
+            "RestartPolicy": cfg.get("RestartPolicy").cloned().unwrap_or_else(|| serde_json::json!({"Name": "", "MaximumRetryCount": 0})),
+            "AutoRemove": cfg.get("AutoRemove").cloned().unwrap_or(Value::Bool(false)),
+            "LogConfig": {"Type": cfg.get("LogDriver").cloned().unwrap_or_else(|| Value::String("k8s-file".into()))},
+        },
+    })
 }
 
 fn confirm(question: &str) -> Result<bool> {

@@ -18,6 +18,9 @@ use crate::storage::Store;
 pub struct PullArgs {
     /// Image reference, e.g. docker.io/library/busybox:latest or localhost:5000/lab/busybox
     pub image: String,
+    /// More images to pull, one after the other
+    #[arg(value_name = "IMAGE")]
+    pub more: Vec<String>,
     /// Pull image policy: always, missing, never, newer
     #[arg(long, default_value = "always")]
     pub policy: String,
@@ -137,14 +140,29 @@ impl PullArgs {
 }
 
 pub fn pull(ctx: &Context, args: PullArgs) -> Result<i32> {
-    if args.all_tags {
-        bail!("--all-tags is not supported yet: pull each tag by name");
-    }
     let policy: PullPolicy = args.policy.parse()?;
     let opts = args.pull_options()?;
     let store = Store::open(ctx)?;
-    let img = pull::ensure_image(ctx, &store, &args.image, policy, &opts, args.quiet)?;
-    println!("{}", img.id.hex());
+    if args.all_tags && !args.more.is_empty() {
+        bail!("--all-tags takes one repository name");
+    }
+    if args.all_tags {
+        let puller = pull::Puller::new(opts.clone())?;
+        let (repo, tags) = puller.tags(args.image.strip_prefix("docker://").unwrap_or(&args.image))?;
+        if tags.is_empty() {
+            bail!("{}: the repository has no tags", repo.name());
+        }
+        for t in tags {
+            let name = format!("{}:{t}", repo.name());
+            let img = pull::ensure_image(ctx, &store, &name, policy, &opts, args.quiet)?;
+            println!("{}", img.id.hex());
+        }
+        return Ok(0);
+    }
+    for name in std::iter::once(&args.image).chain(&args.more) {
+        let img = pull::ensure_image(ctx, &store, name, policy, &opts, args.quiet)?;
+        println!("{}", img.id.hex());
+    }
     Ok(0)
 }
 
@@ -221,6 +239,25 @@ pub fn login(_ctx: &Context, args: LoginArgs) -> Result<i32> {
     if args.password.is_some() && args.password_stdin {
         bail!("--password and --password-stdin are mutually exclusive");
     }
+    let conf = RegistriesConf::load()?;
+    let insecure = match args.tls_verify {
+        Some(v) => !v,
+        None => conf.is_insecure(&host),
+    };
+    // Like Podman: with no new credentials given, check the stored ones first.
+    if args.username.is_none() && args.password.is_none() && !args.password_stdin {
+        if let Some(existing) = auth::lookup(None, args.authfile.as_deref(), &host, repo.as_deref())? {
+            eprintln!("Authenticating with existing credentials for {key}");
+            let valid = Client::connect(&host, insecure, Some(existing), args.cert_dir.as_deref())
+                .and_then(|c| c.check_login())
+                .is_ok();
+            if valid {
+                println!("Existing credentials are valid. Already logged in to {key}");
+                return Ok(0);
+            }
+            eprintln!("Existing credentials are invalid, please enter valid username and password");
+        }
+    }
     let tty = std::io::stdin().is_terminal();
     let username = match &args.username {
         Some(u) => u.clone(),
@@ -245,11 +282,6 @@ pub fn login(_ctx: &Context, args: LoginArgs) -> Result<i32> {
         bail!("the password must not be empty");
     }
     let creds = Credentials { username, password };
-    let conf = RegistriesConf::load()?;
-    let insecure = match args.tls_verify {
-        Some(v) => !v,
-        None => conf.is_insecure(&host),
-    };
     let client = Client::connect(&host, insecure, Some(creds.clone()), args.cert_dir.as_deref())
         .with_context(|| format!("logging in to {host}"))?;
     if let Err(e) = client.check_login() {

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use super::auth::Credentials;
 use crate::storage::Digest;
@@ -254,6 +254,8 @@ impl Client {
                 "the registry's certificate is not trusted: put its CA in /etc/containers/certs.d/{registry}/ca.crt \
                  or pass --cert-dir DIR; --tls-verify=false skips verification"
             )
+        } else if last_err.contains("Dns Failed") {
+            "cannot resolve the registry's host name: check the name, DNS, and HTTPS_PROXY/NO_PROXY".to_string()
         } else if insecure {
             "is the registry running and reachable?".to_string()
         } else {
@@ -378,7 +380,9 @@ impl Client {
         what: &str,
     ) -> Result<ureq::Response> {
         let mut retried = false;
+        let mut attempt = 0u32;
         loop {
+            attempt += 1;
             let mut req = self.agent.request(method, url);
             if !accept.is_empty() {
                 req = req.set("Accept", &accept.join(", "));
@@ -412,6 +416,10 @@ impl Client {
                     st.tokens.remove("");
                 }
                 Err(ureq::Error::Status(401, r)) => return Err(self.unauthorized(what, &error_message(r))),
+                Err(ureq::Error::Status(code @ (429 | 502 | 503 | 504), _)) if attempt < RETRIES => {
+                    warn!("{what}: the registry answered {code}; retrying ({attempt}/{})", RETRIES - 1);
+                    std::thread::sleep(retry_delay(attempt));
+                }
                 Err(ureq::Error::Status(code, r)) => {
                     debug!("{method} {url}: {code}");
                     let message = error_message(r);
@@ -420,6 +428,10 @@ impl Client {
                         403 => self.unauthorized(what, &format!("access denied: {message}")),
                         _ => RegistryError::Status { what: what.into(), status: code, message },
                     });
+                }
+                Err(ureq::Error::Transport(t)) if attempt < RETRIES && transient(&t) => {
+                    warn!("{what}: {}; retrying ({attempt}/{})", describe_transport(&t), RETRIES - 1);
+                    std::thread::sleep(retry_delay(attempt));
                 }
                 Err(ureq::Error::Transport(t)) => {
                     debug!("{method} failed: {t}");
@@ -565,6 +577,26 @@ fn redact_proxy(p: &str) -> String {
         (Some(s), Some(at)) if at > s => format!("{}://***@{}", &p[..s], &p[at + 1..]),
         _ => p.to_string(),
     }
+}
+
+/// Attempts per request (Podman's default `--retry` is 3 retries; requests here are cheap to repeat
+/// because a blob's body is only read after the request succeeded).
+const RETRIES: u32 = 4;
+
+fn retry_delay(attempt: u32) -> Duration {
+    Duration::from_millis(500 << attempt.min(4))
+}
+
+/// Failures worth another try: the connection broke or timed out, not a refusal or a bad name.
+fn transient(t: &ureq::Transport) -> bool {
+    use std::io::ErrorKind as K;
+    if t.kind() != ureq::ErrorKind::Io {
+        return false;
+    }
+    let io = std::error::Error::source(t).and_then(|e| e.downcast_ref::<std::io::Error>());
+    io.is_some_and(|e| {
+        matches!(e.kind(), K::ConnectionReset | K::ConnectionAborted | K::TimedOut | K::UnexpectedEof | K::BrokenPipe)
+    })
 }
 
 /// `repository:NAME:pull`
@@ -843,6 +875,99 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tiny HTTP/1.1 server on loopback for the token dance: `/v2/` and `/v2/x/y/manifests/t` want a
+    /// Bearer token for `repository:x/y:pull`, `/token` hands it out only for basic `u:p`. Every request
+    /// line with its Authorization header is recorded.
+    fn token_registry() -> (String, std::sync::Arc<Mutex<Vec<String>>>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let (log, realm) = (seen.clone(), format!("http://{addr}/token"));
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                let mut line = String::new();
+                // The client tries TLS first (insecure registry): not HTTP, drop it.
+                if r.read_line(&mut line).is_err() || !line.starts_with("GET ") {
+                    continue;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                let mut auth = String::new();
+                loop {
+                    let mut h = String::new();
+                    if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = h.strip_prefix("Authorization: ").or_else(|| h.strip_prefix("authorization: ")) {
+                        auth = v.trim().to_string();
+                    }
+                }
+                log.lock().unwrap().push(format!("{path} {auth}"));
+                let good_basic =
+                    format!("Basic {}", Credentials { username: "u".into(), password: "p".into() }.encode());
+                let (status, extra, body) = if path.starts_with("/token") {
+                    if auth == good_basic && path.contains("scope=repository%3Ax%2Fy%3Apull") {
+                        ("200 OK", String::new(), r#"{"token":"T1"}"#.to_string())
+                    } else if auth == good_basic {
+                        ("200 OK", String::new(), r#"{"access_token":"T0"}"#.to_string())
+                    } else {
+                        ("401 Unauthorized", String::new(), r#"{"details":"no"}"#.to_string())
+                    }
+                } else if path == "/v2/" || auth != "Bearer T1" {
+                    let scope = if path == "/v2/" { String::new() } else { ",scope=\"repository:x/y:pull\"".into() };
+                    let h = format!("WWW-Authenticate: Bearer realm=\"{realm}\",service=\"test\"{scope}\r\n");
+                    ("401 Unauthorized", h, r#"{"errors":[{"code":"UNAUTHORIZED","message":"auth"}]}"#.into())
+                } else {
+                    ("200 OK", "Content-Type: application/vnd.oci.image.manifest.v1+json\r\n".into(), "{}".into())
+                };
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (addr, seen)
+    }
+
+    #[test]
+    fn bearer_token_dance_against_a_loopback_server() {
+        let (addr, seen) = token_registry();
+        let creds = Credentials { username: "u".into(), password: "p".into() };
+        let c = Client::connect(&addr, true, Some(creds), None).unwrap();
+        assert!(matches!(c.challenge(), Challenge::Bearer { .. }));
+        c.check_login().unwrap();
+        let m = c.manifest("x/y", "t", "reading x/y").unwrap();
+        assert_eq!(m.bytes, b"{}");
+        assert_eq!(m.digest, Digest::sha256_of(b"{}"));
+        // The token is cached per scope: a second request asks for no new token.
+        c.manifest("x/y", "t", "reading x/y").unwrap();
+        let log = seen.lock().unwrap().clone();
+        let tokens =
+            log.iter().filter(|l| l.starts_with("/token?service=test&scope=repository%3Ax%2Fy%3Apull")).count();
+        assert_eq!(tokens, 1, "{log:#?}");
+        assert!(log.iter().any(|l| l == "/v2/x/y/manifests/t Bearer T1"), "{log:#?}");
+
+        // Wrong password: refused at the token endpoint, reported as such.
+        let bad = Credentials { username: "u".into(), password: "nope".into() };
+        let c = Client::connect(&addr, true, Some(bad), None).unwrap();
+        let e = c.manifest("x/y", "t", "reading x/y").unwrap_err();
+        assert_eq!(e.status(), Some(401));
+        assert!(e.to_string().contains("credentials were refused"), "{e}");
+        // Anonymous: the registry wants a login.
+        let c = Client::connect(&addr, true, None, None).unwrap();
+        let e = c.manifest("x/y", "t", "reading x/y").unwrap_err().to_string();
+        assert!(e.contains("warren login"), "{e}");
+        // A digest that does not match the manifest is refused.
+        let creds = Credentials { username: "u".into(), password: "p".into() };
+        let c = Client::connect(&addr, true, Some(creds), None).unwrap();
+        let other = Digest::sha256_of(b"x");
+        let e = c.manifest("x/y", other.as_str(), "reading x/y").unwrap_err().to_string();
+        assert!(e.contains("manifest digest mismatch"), "{e}");
+    }
 
     #[test]
     fn www_authenticate_bearer() {

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod client;
 pub mod manifest;
+pub mod policy;
 pub mod pull;
 pub mod reference;
 pub mod registries;

@@ -14,6 +14,7 @@ use tracing::{debug, warn};
 use super::auth;
 use super::client::{Client, ClientOptions, FetchedManifest, RegistryError};
 use super::manifest::{self, ImageManifest, Manifest, Platform};
+use super::policy::Policy;
 use super::reference::Reference;
 use super::registries::{PullSource, RegistriesConf};
 use crate::context::Context;
@@ -107,12 +108,13 @@ pub struct ConfigInfo {
 /// The network side of a pull.
 pub struct Puller {
     pub conf: RegistriesConf,
+    pub policy: Policy,
     pub opts: PullOptions,
 }
 
 impl Puller {
     pub fn new(opts: PullOptions) -> Result<Puller> {
-        Ok(Puller { conf: RegistriesConf::load()?, opts })
+        Ok(Puller { conf: RegistriesConf::load()?, policy: Policy::load()?, opts })
     }
 
     /// The fully qualified names a user-supplied name may mean, in order.
@@ -136,8 +138,36 @@ impl Puller {
         Ok(Client::connect(registry, insecure, creds, self.opts.client.cert_dir.as_deref())?)
     }
 
+    /// Every tag of a repository (`--all-tags`): the fully qualified name and its tags, from the first
+    /// candidate registry that answers.
+    pub fn tags(&self, input: &str) -> Result<(Reference, Vec<String>)> {
+        // A tag or digest with --all-tags is contradictory (a registry port is fine).
+        if input.contains('@') || input.rsplit('/').next().is_some_and(|last| last.contains(':')) {
+            bail!("{input}: --all-tags takes a repository name without a tag or digest");
+        }
+        let mut last = None;
+        for cand in self.candidates(input)? {
+            let src = self.conf.pull_sources(&cand)?.pop().expect("pull_sources ends with the location");
+            let res = self.connect(&src).and_then(|c| {
+                let scope = super::client::pull_scope(&src.reference.repository);
+                let what = format!("listing the tags of {}", src.reference.name());
+                let v = c.get_json(&format!("/v2/{}/tags/list", src.reference.repository), Some(&scope), &what)?;
+                Ok(v.get("tags")
+                    .and_then(|t| t.as_array())
+                    .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect::<Vec<_>>())
+                    .unwrap_or_default())
+            });
+            match res {
+                Ok(tags) => return Ok((cand, tags)),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow!("{input}: no registry to list tags from")))
+    }
+
     /// Find `name` (fully qualified) on its registry or a mirror: the manifest for our platform.
     pub fn remote(&self, name: &Reference) -> Result<Remote> {
+        self.policy.check(name)?;
         let sources = self.conf.pull_sources(name)?;
         let mut errors = Vec::new();
         for src in &sources {
@@ -384,10 +414,9 @@ pub fn pull_with(
     }
     let puller = Puller::new(opts.clone())?;
     let candidates = puller.candidates(input)?;
-    if let Some(alias) = puller.conf.aliases.get(&Reference::parse_unresolved(input)?.repository) {
-        if Reference::parse_unresolved(input)?.is_short() {
-            reporter.line(&format!("Resolved \"{input}\" as an alias ({alias})"));
-        }
+    let parsed = Reference::parse_unresolved(input)?;
+    if let Some(file) = puller.conf.alias_sources.get(&parsed.repository).filter(|_| parsed.is_short()) {
+        reporter.line(&format!("Resolved \"{}\" as an alias ({})", parsed.repository, file.display()));
     }
     let mut errors = Vec::new();
     for cand in &candidates {
@@ -659,7 +688,9 @@ fn fetch_one(
         }
     }
     let mut watch = Watch { inner: &mut blob, bar, abort, digest_error: None };
-    let res = store.import_layer(
+    let image = remote.name.to_string();
+    let res = store.import_layer_of(
+        &image,
         &layer.chain_id,
         layer.parent.as_ref(),
         &layer.blob,
@@ -670,7 +701,7 @@ fn fetch_one(
     );
     let digest_error = watch.digest_error.take();
     match res {
-        Ok(rec) => Ok(rec.size),
+        Ok((rec, _)) => Ok(rec.size),
         Err(e) => {
             if let Some(msg) = digest_error {
                 return Err(anyhow!(msg));
@@ -685,7 +716,7 @@ fn fetch_one(
                     return Err(anyhow!(io.to_string()));
                 }
             }
-            Err(e.context(format!("storing layer {} (blob {})", layer.chain_id, layer.blob)))
+            Err(e)
         }
     }
 }

@@ -119,6 +119,8 @@ pub struct RegistriesConf {
     pub search: Vec<String>,
     pub rules: Vec<RegistryRule>,
     pub aliases: BTreeMap<String, String>,
+    /// The file that defined each alias.
+    pub alias_sources: BTreeMap<String, PathBuf>,
     /// Files read, in order.
     pub files: Vec<PathBuf>,
 }
@@ -226,8 +228,6 @@ impl RegistriesConf {
                 }
             } else if prefix.contains('*') {
                 return Err(invalid("'*' is only allowed as the first label of a prefix (*.example.com)"));
-            } else if location.is_empty() {
-                return Err(invalid("missing location"));
             }
             let mirrors = r
                 .mirror
@@ -239,7 +239,14 @@ impl RegistriesConf {
                 })
                 .collect();
             new_rules.push(RegistryRule {
-                location: if prefix.starts_with("*.") { String::new() } else { location.clone() },
+                // No location: the prefix itself (no rewrite), as containers/image does.
+                location: if prefix.starts_with("*.") {
+                    String::new()
+                } else if location.is_empty() {
+                    prefix.clone()
+                } else {
+                    location.clone()
+                },
                 prefix,
                 insecure: r.insecure.unwrap_or(false),
                 blocked: r.blocked.unwrap_or(false),
@@ -257,7 +264,9 @@ impl RegistriesConf {
         for (k, v) in raw.aliases.unwrap_or_default() {
             if v.is_empty() {
                 self.aliases.remove(&k);
+                self.alias_sources.remove(&k);
             } else {
+                self.alias_sources.insert(k.clone(), path.to_path_buf());
                 self.aliases.insert(k, v);
             }
         }
@@ -538,7 +547,14 @@ blocked = true
         let e = c.merge_str("unqualified-search-registries = [", Path::new("/x/bad.conf")).unwrap_err().to_string();
         assert!(e.contains("/x/bad.conf"), "{e}");
         let e = c.merge_str("[[registry]]\ninsecure = true\n", Path::new("/x/b.conf")).unwrap_err().to_string();
-        assert!(e.contains("location"), "{e}");
+        assert!(e.contains("location or a prefix"), "{e}");
+        // A prefix alone is fine (a blocked registry needs no location).
+        c.merge_str("[[registry]]\nprefix = \"bad.io\"\nblocked = true\n", Path::new("/x/ok.conf")).unwrap();
+        assert!(c.pull_sources(&Reference::parse("bad.io/x").unwrap()).unwrap_err().to_string().contains("blocked"));
+        c.merge_str("[[registry]]\nprefix = \"plain.io/ns\"\ninsecure = true\n", Path::new("/x/ok.conf")).unwrap();
+        let s = c.pull_sources(&Reference::parse("plain.io/ns/x:1").unwrap()).unwrap();
+        assert_eq!(s[0].reference.to_string(), "plain.io/ns/x:1");
+        assert!(s[0].insecure);
         let e = c
             .merge_str("[[registry]]\nprefix = \"*.a.com\"\nlocation = \"b.com\"\n", Path::new("/x/c.conf"))
             .unwrap_err()

@@ -289,6 +289,10 @@ fn encode_query(s: &str) -> String {
 /// Render results: Podman's table (NAME DESCRIPTION, or NAME TAG with `--list-tags`), `json`, or a Go
 /// template subset (`{{.Field}}`, a leading `table`, `\t` and `\n`).
 pub fn render(results: &[SearchResult], format: Option<&str>, list_tags: bool, no_trunc: bool) -> Result<String> {
+    // Podman prints nothing at all when nothing matched (no header, no `[]`).
+    if results.is_empty() {
+        return Ok(String::new());
+    }
     let mut results = results.to_vec();
     if !no_trunc {
         for r in &mut results {
@@ -474,7 +478,8 @@ mod tests {
         assert!(render(&sample(), Some("{{.Name"), false, false).is_err());
         let tags = vec![SearchResult { name: "r/a".into(), tag: "v1".into(), ..Default::default() }];
         assert_eq!(render(&tags, None, true, false).unwrap(), "NAME        TAG\nr/a         v1\n");
-        assert_eq!(render(&[], None, false, false).unwrap(), "NAME        DESCRIPTION\n");
+        assert_eq!(render(&[], None, false, false).unwrap(), "");
+        assert_eq!(render(&[], Some("json"), false, false).unwrap(), "");
     }
 
     #[test]

@@ -308,89 +308,100 @@ struct DenyRule {
     errno: i32,
 }
 
-/// Warren's default seccomp profile: allow by default, deny what Podman's (and Docker's) allow-list
-/// leaves out on purpose. Each group is lifted by the capability that makes it legitimate, as Podman's
-/// `includes.caps` does. `ptrace`, `process_vm_*` and `personality` stay allowed (Podman allows them on
-/// kernels ≥ 4.8). 32-bit and x32 syscalls are refused by the embedded runtime's filter with ENOSYS.
+/// Warren's default seccomp profile: the denials of Podman's default profile
+/// (containers-common `seccomp.json`), written as a deny-list over a default of allow.
+///
+/// Podman's profile is an allow-list that returns ENOSYS for anything it does not name; what it
+/// withholds from a container with the default capabilities is: obsolete or host-wide syscalls
+/// (EPERM), syscalls no container gets (ENOSYS: add_key, request_key, ...), and groups lifted by a
+/// capability (`includes.caps`), evaluated here against the container's set. Like Podman, `mount`,
+/// `unshare`, `clone`, `keyctl`, `ptrace` stay allowed: capabilities gate them. Differences: syscalls
+/// newer than this list are allowed rather than ENOSYS, and `personality` is not restricted by
+/// argument. 32-bit and x32 syscalls are refused (ENOSYS) by the embedded runtime's filter.
 const DEFAULT_DENY: &[DenyRule] = &[
-    // The kernel keyring is not namespaced.
-    DenyRule { names: &["keyctl", "add_key", "request_key"], unless_caps: &[], errno: libc::EPERM },
-    // Obsolete or host-wide.
     DenyRule {
         names: &[
-            "uselib",
-            "_sysctl",
+            "bdflush",
+            "io_pgetevents",
+            "kexec_file_load",
+            "kexec_load",
+            "migrate_pages",
+            "move_pages",
             "nfsservctl",
-            "create_module",
-            "get_kernel_syms",
-            "query_module",
+            "nice",
+            "oldfstat",
+            "oldlstat",
+            "oldolduname",
+            "oldstat",
+            "olduname",
+            "pciconfig_iobase",
+            "pciconfig_read",
+            "pciconfig_write",
+            "sgetmask",
+            "ssetmask",
+            "swapcontext",
+            "swapoff",
+            "swapon",
+            "sysfs",
+            "uselib",
+            "userfaultfd",
+            "ustat",
             "vm86",
             "vm86old",
+            "vmsplice",
         ],
         unless_caps: &[],
         errno: libc::EPERM,
     },
-    DenyRule {
-        names: &["kexec_load", "kexec_file_load", "reboot"],
-        unless_caps: &["CAP_SYS_BOOT"],
-        errno: libc::EPERM,
-    },
-    DenyRule {
-        names: &["init_module", "finit_module", "delete_module"],
-        unless_caps: &["CAP_SYS_MODULE"],
-        errno: libc::EPERM,
-    },
-    DenyRule { names: &["iopl", "ioperm"], unless_caps: &["CAP_SYS_RAWIO"], errno: libc::EPERM },
-    DenyRule { names: &["acct"], unless_caps: &["CAP_SYS_PACCT"], errno: libc::EPERM },
-    DenyRule { names: &["syslog"], unless_caps: &["CAP_SYSLOG"], errno: libc::EPERM },
-    DenyRule {
-        names: &["settimeofday", "stime", "clock_settime", "clock_adjtime"],
-        unless_caps: &["CAP_SYS_TIME"],
-        errno: libc::EPERM,
-    },
-    DenyRule { names: &["open_by_handle_at"], unless_caps: &["CAP_DAC_READ_SEARCH"], errno: libc::EPERM },
-    DenyRule { names: &["userfaultfd", "kcmp"], unless_caps: &["CAP_SYS_PTRACE"], errno: libc::EPERM },
-    DenyRule { names: &["bpf"], unless_caps: &["CAP_SYS_ADMIN", "CAP_BPF"], errno: libc::EPERM },
-    DenyRule { names: &["perf_event_open"], unless_caps: &["CAP_SYS_ADMIN", "CAP_PERFMON"], errno: libc::EPERM },
+    // Not in Podman's profile at all: its default action, ENOSYS.
     DenyRule {
         names: &[
-            "mount",
-            "umount",
-            "umount2",
-            "pivot_root",
-            "fsopen",
-            "fsconfig",
-            "fsmount",
-            "fspick",
-            "open_tree",
-            "move_mount",
-            "mount_setattr",
+            "_sysctl",
+            "add_key",
+            "request_key",
+            "afs_syscall",
+            "getpmsg",
+            "putpmsg",
+            "security",
+            "tuxcall",
+            "vserver",
+            "create_module",
+            "get_kernel_syms",
+        ],
+        unless_caps: &[],
+        errno: libc::ENOSYS,
+    },
+    DenyRule { names: &["open_by_handle_at"], unless_caps: &["CAP_DAC_READ_SEARCH"], errno: libc::EPERM },
+    DenyRule {
+        names: &[
+            "bpf",
+            "fanotify_init",
+            "lookup_dcookie",
+            "perf_event_open",
             "quotactl",
             "quotactl_fd",
+            "setdomainname",
+            "sethostname",
             "setns",
-            "unshare",
-            "lookup_dcookie",
-            "fanotify_init",
-            "swapon",
-            "swapoff",
-            "name_to_handle_at",
         ],
         unless_caps: &["CAP_SYS_ADMIN"],
         errno: libc::EPERM,
     },
-    // clone3 passes its flags in memory a filter cannot read: ENOSYS makes libc fall back to clone.
-    DenyRule { names: &["clone3"], unless_caps: &["CAP_SYS_ADMIN"], errno: libc::ENOSYS },
-];
-
-/// Namespace flags `clone` may not use without CAP_SYS_ADMIN (one masked rule per flag).
-const CLONE_NS_FLAGS: &[u64] = &[
-    libc::CLONE_NEWNS as u64,
-    libc::CLONE_NEWUTS as u64,
-    libc::CLONE_NEWIPC as u64,
-    libc::CLONE_NEWUSER as u64,
-    libc::CLONE_NEWPID as u64,
-    libc::CLONE_NEWNET as u64,
-    libc::CLONE_NEWCGROUP as u64,
+    DenyRule { names: &["chroot"], unless_caps: &["CAP_SYS_CHROOT"], errno: libc::EPERM },
+    DenyRule {
+        names: &["delete_module", "finit_module", "init_module", "query_module"],
+        unless_caps: &["CAP_SYS_MODULE"],
+        errno: libc::EPERM,
+    },
+    DenyRule { names: &["acct"], unless_caps: &["CAP_SYS_PACCT"], errno: libc::EPERM },
+    DenyRule { names: &["kcmp", "process_madvise"], unless_caps: &["CAP_SYS_PTRACE"], errno: libc::EPERM },
+    DenyRule { names: &["ioperm", "iopl"], unless_caps: &["CAP_SYS_RAWIO"], errno: libc::EPERM },
+    DenyRule {
+        names: &["clock_settime", "clock_settime64", "settimeofday", "stime"],
+        unless_caps: &["CAP_SYS_TIME"],
+        errno: libc::EPERM,
+    },
+    DenyRule { names: &["vhangup"], unless_caps: &["CAP_SYS_TTY_CONFIG"], errno: libc::EPERM },
 ];
 
 fn native_arches() -> Vec<Arch> {
@@ -419,24 +430,19 @@ pub fn default_seccomp(caps: &[String]) -> Result<LinuxSeccomp> {
                 .build()?,
         );
     }
-    if !has("CAP_SYS_ADMIN") {
-        for flag in CLONE_NS_FLAGS {
-            // x86 and most arches: flags are clone's first argument (s390 differs; not supported).
-            let arg = LinuxSeccompArgBuilder::default()
-                .index(0usize)
-                .value(*flag)
-                .value_two(*flag)
-                .op(LinuxSeccompOperator::ScmpCmpMaskedEq)
-                .build()?;
-            syscalls.push(
-                LinuxSyscallBuilder::default()
-                    .names(vec!["clone".to_string()])
-                    .action(LinuxSeccompAction::ScmpActErrno)
-                    .errno_ret(libc::EPERM as u32)
-                    .args(vec![arg])
-                    .build()?,
-            );
-        }
+    if !has("CAP_AUDIT_WRITE") {
+        // socket(AF_NETLINK, *, NETLINK_AUDIT): EINVAL, as Podman.
+        let eq = |index: usize, value: u64| {
+            LinuxSeccompArgBuilder::default().index(index).value(value).op(LinuxSeccompOperator::ScmpCmpEq).build()
+        };
+        syscalls.push(
+            LinuxSyscallBuilder::default()
+                .names(vec!["socket".to_string()])
+                .action(LinuxSeccompAction::ScmpActErrno)
+                .errno_ret(libc::EINVAL as u32)
+                .args(vec![eq(0, libc::AF_NETLINK as u64)?, eq(2, libc::NETLINK_AUDIT as u64)?])
+                .build()?,
+        );
     }
     Ok(LinuxSeccompBuilder::default()
         .default_action(LinuxSeccompAction::ScmpActAllow)
@@ -521,18 +527,26 @@ pub fn build(plan: &ContainerPlan) -> Result<Spec> {
     let caps = &plan.capabilities;
     let all = oci_caps(caps);
     // Podman: the root user gets the set in bounding, effective and permitted; any other user only in
-    // bounding (its effective/permitted/ambient sets hold what --cap-add asked for, which the plan does
-    // not carry separately: empty here). Inheritable stays empty (CVE-2022-27649).
-    let user_caps = if is_root { all.clone() } else { Capabilities::new() };
+    // bounding, plus what --cap-add asked for in effective, permitted and ambient. The plan carries
+    // only the final list, so "asked for" is taken as the capabilities beyond Podman's default set.
+    // Inheritable stays empty otherwise (CVE-2022-27649).
+    let (user_caps, ambient) = if is_root {
+        (all.clone(), Capabilities::new())
+    } else {
+        let added: Vec<String> = caps.iter().filter(|c| !DEFAULT_CAPABILITIES.contains(&c.as_str())).cloned().collect();
+        let added = oci_caps(&added);
+        (added.clone(), added)
+    };
     let capabilities = LinuxCapabilitiesBuilder::default()
         .bounding(all.clone())
         .effective(user_caps.clone())
         .permitted(user_caps)
-        .inheritable(Capabilities::new())
-        .ambient(Capabilities::new())
+        .inheritable(ambient.clone())
+        .ambient(ambient)
         .build()?;
 
-    let mut user = UserBuilder::default().uid(plan.uid).gid(plan.gid);
+    // containers.conf `umask = "0022"`.
+    let mut user = UserBuilder::default().uid(plan.uid).gid(plan.gid).umask(0o022u32);
     if !plan.additional_gids.is_empty() {
         user = user.additional_gids(plan.additional_gids.clone());
     }
@@ -670,6 +684,14 @@ mod tests {
         assert_eq!(pc.bounding().as_ref().unwrap().len(), 11);
         assert!(pc.effective().as_ref().unwrap().is_empty());
         assert!(pc.permitted().as_ref().unwrap().is_empty());
+        // --cap-add for a non-root user lands in effective, permitted and ambient, as in Podman.
+        p.capabilities = capabilities(&s(&["NET_ADMIN"]), &[], false).unwrap();
+        let spec = build(&p).unwrap();
+        let pc = spec.process().as_ref().unwrap().capabilities().as_ref().unwrap();
+        let want: Capabilities = [Capability::NetAdmin].into_iter().collect();
+        assert_eq!(pc.effective().as_ref().unwrap(), &want);
+        assert_eq!(pc.ambient().as_ref().unwrap(), &want);
+        assert_eq!(pc.bounding().as_ref().unwrap().len(), 12);
     }
 
     #[test]
@@ -789,14 +811,17 @@ mod tests {
         let sc = spec.linux().as_ref().unwrap().seccomp().as_ref().unwrap();
         assert_eq!(sc.default_action(), LinuxSeccompAction::ScmpActAllow);
         let denied: Vec<String> = sc.syscalls().as_ref().unwrap().iter().flat_map(|s| s.names().clone()).collect();
-        for n in ["kexec_load", "keyctl", "mount", "unshare", "init_module", "bpf"] {
+        for n in ["kexec_load", "add_key", "init_module", "bpf", "setns", "userfaultfd", "socket"] {
             assert!(denied.contains(&n.to_string()), "{n} not denied");
         }
-        assert!(!denied.contains(&"ptrace".to_string()));
+        // Allowed by Podman's profile too (capabilities gate them); chroot is lifted by SYS_CHROOT.
+        for n in ["ptrace", "mount", "unshare", "clone", "keyctl", "chroot"] {
+            assert!(!denied.contains(&n.to_string()), "{n} denied");
+        }
         let caps = capabilities(&s(&["SYS_ADMIN"]), &[], false).unwrap();
         let sc = default_seccomp(&caps).unwrap();
         let denied: Vec<String> = sc.syscalls().as_ref().unwrap().iter().flat_map(|s| s.names().clone()).collect();
-        assert!(!denied.contains(&"mount".to_string()) && denied.contains(&"keyctl".to_string()));
+        assert!(!denied.contains(&"setns".to_string()) && denied.contains(&"add_key".to_string()));
         let mut p = plan();
         p.seccomp = SeccompMode::Unconfined;
         assert!(build(&p).unwrap().linux().as_ref().unwrap().seccomp().is_none());

@@ -242,6 +242,31 @@ impl<R: Read> Read for Hashing<'_, R> {
     }
 }
 
+/// The extractor's end of the decompression pipeline.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.chunk.len() {
+            match self.rx.recv() {
+                Ok(c) => {
+                    self.chunk = c;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0), // the producer is done (or failed: it reports why)
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// Options for one extraction.
 #[derive(Debug, Clone)]
 pub struct ExtractOptions {
@@ -265,19 +290,62 @@ pub fn extract_layer(
         .ok_or_else(|| ExtractError::MediaType { layer: label.clone(), media_type: media_type.to_string() })?;
     let read_err = |source| ExtractError::Read { layer: label.clone(), source };
     let mut compressed = Hashing::new(reader, Some(progress));
-    let (stats, tar_digest) = {
-        let decoder: Box<dyn Read + '_> = match compression {
-            Compression::None => Box::new(&mut compressed),
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(&mut compressed)),
-            Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(&mut compressed).map_err(read_err)?),
-        };
-        let mut tar_stream = Hashing::new(decoder, None);
-        let mut stats = extract_tar(&mut tar_stream, dest, opts, label)?;
-        // Drain the tar stream (padding after the end-of-archive blocks) so the diff ID covers all of it.
-        io::copy(&mut tar_stream, &mut io::sink()).map_err(read_err)?;
-        stats.tar_size = tar_stream.count;
-        (stats, tar_stream.digest())
+    // Two stages in parallel: this thread reads, hashes and decompresses; a scoped thread creates the
+    // files (bounded by file creation on disk). Chunks go through a small bounded channel.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let (extracted, produced) = std::thread::scope(|s| {
+        let failed = &failed;
+        let worker = s.spawn(move || {
+            let mut r = ChannelReader { rx, chunk: Vec::new(), pos: 0 };
+            let res = extract_tar(&mut r, dest, opts, label);
+            if res.is_err() {
+                failed.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            res
+        });
+        let produced = (|| -> io::Result<(Digest, u64)> {
+            let decoder: Box<dyn Read + '_> = match compression {
+                Compression::None => Box::new(&mut compressed),
+                Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(&mut compressed)),
+                Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(&mut compressed)?),
+            };
+            let mut tar_stream = Hashing::new(decoder, None);
+            let mut sender = Some(tx);
+            loop {
+                let mut chunk = vec![0u8; 256 * 1024];
+                let n = tar_stream.read(&mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                chunk.truncate(n);
+                if let Some(tx) = &sender {
+                    if tx.send(chunk).is_err() {
+                        // The extractor stopped: failed (its error is the one to report, stop reading)
+                        // or reached the end-of-archive marker (hash the padding after it too, so the
+                        // diff ID covers the whole stream).
+                        if failed.load(std::sync::atomic::Ordering::SeqCst) {
+                            return Ok((tar_stream.digest(), tar_stream.count));
+                        }
+                        sender = None;
+                    }
+                }
+            }
+            drop(sender);
+            Ok((tar_stream.digest(), tar_stream.count))
+        })();
+        let extracted = worker.join().unwrap_or_else(|_| {
+            Err(ExtractError::Read { layer: label.clone(), source: io::Error::other("the extraction thread panicked") })
+        });
+        (extracted, produced)
+    });
+    let (mut stats, (tar_digest, tar_size)) = match (extracted, produced) {
+        // A failed read or decompression cut the tar stream short: that is the cause to report.
+        (Err(ExtractError::Read { .. }) | Ok(_), Err(e)) => return Err(read_err(e)),
+        (Err(e), _) => return Err(e),
+        (Ok(st), Ok(p)) => (st, p),
     };
+    stats.tar_size = tar_size;
     io::copy(&mut compressed, &mut io::sink()).map_err(read_err)?;
     if let Some(expected) = blob_digest {
         let actual = compressed.digest();
@@ -430,13 +498,15 @@ pub(crate) fn remove_at(dirfd: RawFd, name: &OsStr) -> io::Result<()> {
 
 fn pax_time(v: &str) -> Option<TimeSpec> {
     let (s, frac) = v.split_once('.').unwrap_or((v, ""));
-    let secs: i64 = s.parse().ok()?;
+    let mut secs: i64 = s.parse().ok()?;
     let mut nanos: i64 = 0;
     if !frac.is_empty() {
         let digits: String = frac.chars().take(9).collect();
         nanos = format!("{digits:0<9}").parse().ok()?;
-        if secs < 0 {
-            nanos = -nanos;
+        // -1.25 is -2 s + 0.75 s (nanoseconds are never negative).
+        if s.starts_with('-') && nanos > 0 {
+            secs -= 1;
+            nanos = 1_000_000_000 - nanos;
         }
     }
     Some(TimeSpec::new(secs, nanos))
@@ -627,9 +697,9 @@ impl Extractor<'_> {
             // The layer root itself ("./").
             if kind == tar::EntryType::Directory {
                 let owner = self.owner(uid, gid, &entry)?;
-                if let Some((u, g)) = owner {
-                    nix::unistd::fchown(self.root.as_raw_fd(), Some(Uid::from_raw(u)), Some(Gid::from_raw(g)))
-                        .map_err(|e| self.io(&entry, "chown", e))?;
+                if let Some(o) = owner {
+                    let fd = self.root.as_raw_fd();
+                    self.chown(fd, None, o, &entry)?;
                 }
                 let fd = self.root.as_raw_fd();
                 self.set_xattrs_fd(fd, &xattrs, &entry)?;
@@ -677,9 +747,8 @@ impl Extractor<'_> {
                         .map_err(|e| self.io(&entry, "mkdir", e))?;
                 }
                 let fd = open_dir_at(dirfd, name).map_err(|e| self.io(&entry, "opening the new directory", e))?;
-                if let Some((u, g)) = owner {
-                    nix::unistd::fchown(fd.as_raw_fd(), Some(Uid::from_raw(u)), Some(Gid::from_raw(g)))
-                        .map_err(|e| self.io(&entry, "chown", e))?;
+                if let Some(o) = owner {
+                    self.chown(fd.as_raw_fd(), None, o, &entry)?;
                 }
                 self.set_xattrs_fd(fd.as_raw_fd(), &xattrs, &entry)?;
                 self.dirs.push((comps.iter().collect(), mode, mtime));
@@ -704,15 +773,8 @@ impl Extractor<'_> {
                 self.clear_slot(dirfd, name, false, &entry)?;
                 nix::unistd::symlinkat(&target, Some(dirfd), name)
                     .map_err(|e| self.io(&entry, "creating the symlink", e))?;
-                if let Some((u, g)) = owner {
-                    nix::unistd::fchownat(
-                        Some(dirfd),
-                        name,
-                        Some(Uid::from_raw(u)),
-                        Some(Gid::from_raw(g)),
-                        AtFlags::AT_SYMLINK_NOFOLLOW,
-                    )
-                    .map_err(|e| self.io(&entry, "chown", e))?;
+                if let Some(o) = owner {
+                    self.chown(dirfd, Some(name), o, &entry)?;
                 }
                 nix::sys::stat::utimensat(Some(dirfd), name, &mtime, &mtime, UtimensatFlags::NoFollowSymlink)
                     .map_err(|e| self.io(&entry, "setting the mtime", e))?;
@@ -768,15 +830,8 @@ impl Extractor<'_> {
                     }
                     Err(err) => return Err(self.io(&entry, "mknod", err)),
                 }
-                if let Some((u, g)) = owner {
-                    nix::unistd::fchownat(
-                        Some(dirfd),
-                        name,
-                        Some(Uid::from_raw(u)),
-                        Some(Gid::from_raw(g)),
-                        AtFlags::AT_SYMLINK_NOFOLLOW,
-                    )
-                    .map_err(|e| self.io(&entry, "chown", e))?;
+                if let Some(o) = owner {
+                    self.chown(dirfd, Some(name), o, &entry)?;
                 }
                 nix::sys::stat::fchmodat(
                     Some(dirfd),
@@ -804,12 +859,45 @@ impl Extractor<'_> {
         Ok(())
     }
 
+    /// Give an entry its owner (`name` in `dirfd`, or `dirfd` itself). A filesystem that refuses the id
+    /// (NFS and other network filesystems often do) fails the pull with the fix, unless
+    /// `ignore_chown_errors`, which leaves the entry to the container's root.
+    fn chown(
+        &mut self,
+        dirfd: RawFd,
+        name: Option<&OsStr>,
+        (u, g): (u32, u32),
+        entry: &str,
+    ) -> Result<(), ExtractError> {
+        let (uid, gid) = (Some(Uid::from_raw(u)), Some(Gid::from_raw(g)));
+        let res = match name {
+            None => nix::unistd::fchown(dirfd, uid, gid),
+            Some(n) => nix::unistd::fchownat(Some(dirfd), n, uid, gid, AtFlags::AT_SYMLINK_NOFOLLOW),
+        };
+        match res {
+            Ok(()) => Ok(()),
+            Err(e @ (Errno::EPERM | Errno::EINVAL)) if self.opts.ids.ignore_chown_errors => {
+                tracing::debug!("{}: entry {entry:?}: chown {u}:{g}: {e}; left to the container's root", self.label);
+                self.stats.squashed_owners += 1;
+                Ok(())
+            }
+            Err(e @ (Errno::EPERM | Errno::EINVAL)) => Err(self.io(
+                entry,
+                format!(
+                    "chown to container uid {u} gid {g} (the filesystem under the storage root refused it, as NFS and other \
+                     network filesystems do: use a local --root, or --storage-opt ignore_chown_errors=true)"
+                ),
+                e,
+            )),
+            Err(e) => Err(self.io(entry, "chown", e)),
+        }
+    }
+
     /// Owner, then mode (chown clears setuid), then attributes (chown clears file capabilities), then mtime.
     fn meta_fd(&mut self, f: &File, entry: &str, m: Meta) -> Result<(), ExtractError> {
         let fd = f.as_raw_fd();
-        if let Some((u, g)) = m.owner {
-            nix::unistd::fchown(fd, Some(Uid::from_raw(u)), Some(Gid::from_raw(g)))
-                .map_err(|e| self.io(entry, "chown", e))?;
+        if let Some(o) = m.owner {
+            self.chown(fd, None, o, entry)?;
         }
         nix::sys::stat::fchmod(fd, Mode::from_bits_truncate(m.mode)).map_err(|e| self.io(entry, "chmod", e))?;
         self.set_xattrs_fd(fd, &m.xattrs, entry)?;
@@ -853,8 +941,8 @@ impl Extractor<'_> {
 /// followed through a symlink. Owners, modes, attributes, hardlinks (within the layer) and mtimes are kept.
 pub fn apply_layer_dir(lower_merged: &Path, layer_diff: &Path) -> io::Result<()> {
     let dst = sys::openat(libc::AT_FDCWD, lower_merged.as_os_str(), libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
-    let mut links = HashMap::new();
-    apply_dir(layer_diff, dst.as_raw_fd(), &mut links)?;
+    let mut a = Apply { root: dst.as_raw_fd(), links: HashMap::new() };
+    apply_dir(layer_diff, dst.as_raw_fd(), Path::new(""), &mut a)?;
     let st = std::fs::symlink_metadata(layer_diff)?;
     copy_meta_dir(layer_diff, dst.as_raw_fd(), &st)
 }
@@ -899,7 +987,23 @@ fn copy_meta_dir(src: &Path, dst_fd: RawFd, st: &std::fs::Metadata) -> io::Resul
     Ok(())
 }
 
-fn apply_dir(src: &Path, dst: RawFd, links: &mut HashMap<(u64, u64), (PathBuf, OsString, OwnedFd)>) -> io::Result<()> {
+/// State of one [`apply_layer_dir`]: the merged root and, for hardlinked files, where the first link
+/// of each inode went (relative to the root; re-resolved without following symlinks when linking).
+struct Apply {
+    root: RawFd,
+    links: HashMap<(u64, u64), PathBuf>,
+}
+
+/// Open the directory `rel` below `root` without following symlinks.
+fn open_beneath(root: RawFd, rel: &Path) -> io::Result<OwnedFd> {
+    let mut cur = open_dir_at(root, OsStr::new("."))?;
+    for c in rel.iter() {
+        cur = open_dir_at(cur.as_raw_fd(), c)?;
+    }
+    Ok(cur)
+}
+
+fn apply_dir(src: &Path, dst: RawFd, rel: &Path, a: &mut Apply) -> io::Result<()> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     if is_opaque(src)? {
         empty_dir(dst)?;
@@ -931,7 +1035,7 @@ fn apply_dir(src: &Path, dst: RawFd, links: &mut HashMap<(u64, u64), (PathBuf, O
                 nix::sys::stat::mkdirat(Some(dst), name.as_os_str(), Mode::from_bits_truncate(0o700))?;
             }
             let sub = open_dir_at(dst, &name)?;
-            apply_dir(&sp, sub.as_raw_fd(), links)?;
+            apply_dir(&sp, sub.as_raw_fd(), &rel.join(&name), a)?;
             copy_meta_dir(&sp, sub.as_raw_fd(), &st)?;
             continue;
         }
@@ -939,14 +1043,12 @@ fn apply_dir(src: &Path, dst: RawFd, links: &mut HashMap<(u64, u64), (PathBuf, O
         let owner = can_chown.then(|| (Some(Uid::from_raw(st.uid())), Some(Gid::from_raw(st.gid()))));
         let t = TimeSpec::new(st.mtime(), st.mtime_nsec());
         if st.nlink() > 1 && !ft.is_dir() {
-            if let Some((_, lname, ldir)) = links.get(&(st.dev(), st.ino())) {
-                nix::unistd::linkat(
-                    Some(ldir.as_raw_fd()),
-                    lname.as_os_str(),
-                    Some(dst),
-                    name.as_os_str(),
-                    AtFlags::empty(),
-                )?;
+            if let Some(first) = a.links.get(&(st.dev(), st.ino())) {
+                let (Some(lparent), Some(lname)) = (first.parent(), first.file_name()) else {
+                    return Err(io::Error::other("hardlink bookkeeping lost a name"));
+                };
+                let ldir = open_beneath(a.root, lparent)?;
+                nix::unistd::linkat(Some(ldir.as_raw_fd()), lname, Some(dst), name.as_os_str(), AtFlags::empty())?;
                 continue;
             }
         }
@@ -992,8 +1094,7 @@ fn apply_dir(src: &Path, dst: RawFd, links: &mut HashMap<(u64, u64), (PathBuf, O
             nix::sys::stat::utimensat(Some(dst), name.as_os_str(), &t, &t, UtimensatFlags::NoFollowSymlink)?;
         }
         if st.nlink() > 1 {
-            let dup = open_dir_at(dst, OsStr::new("."))?;
-            links.insert((st.dev(), st.ino()), (sp.clone(), name.clone(), dup));
+            a.links.insert((st.dev(), st.ino()), rel.join(&name));
         }
     }
     Ok(())

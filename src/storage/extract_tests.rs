@@ -451,3 +451,66 @@ fn apply_layer_dir_interprets_whiteouts_and_opaque_dirs() {
     assert!(!m("lab/.wh.doomed.txt").exists());
     assert!(!m("lab/opaque/.wh..wh..opq").exists());
 }
+
+#[test]
+fn a_corrupt_stream_reports_the_decompression_error_and_a_refusal_stops_reading() {
+    let tar = layer_tar();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    let mut gz = gz.finish().unwrap();
+    let mid = gz.len() / 2;
+    gz[mid..].iter_mut().for_each(|b| *b = !*b);
+    let (_t, root) = sandbox();
+    let err = extract_layer(
+        &mut &gz[..],
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        None,
+        None,
+        &root,
+        &host_policy(false),
+        &label(),
+        &|_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(err, ExtractError::Read { .. }), "{err}");
+
+    // An evil first entry followed by a large body: the refusal comes back without reading it all.
+    let mut b = tar::Builder::new(Vec::new());
+    raw(&mut b, b"../x", tar::EntryType::Regular, None, b"x", 0o644);
+    file(&mut b, "big", &vec![0u8; 64 << 20], 0o644, 0);
+    let big = b.into_inner().unwrap();
+    let read = std::cell::Cell::new(0u64);
+    let (_t, root) = sandbox();
+    let err = extract_layer(
+        &mut &big[..],
+        "application/vnd.oci.image.layer.v1.tar",
+        None,
+        None,
+        &root,
+        &host_policy(false),
+        &label(),
+        &|n| read.set(n),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ExtractError::Refused { .. }), "{err}");
+    assert!(read.get() < big.len() as u64 / 2, "read {} of {} bytes after the refusal", read.get(), big.len());
+}
+
+#[test]
+fn pax_times_with_fractions() {
+    assert_eq!(pax_time("1700000000.5"), Some(TimeSpec::new(1_700_000_000, 500_000_000)));
+    assert_eq!(pax_time("1700000000"), Some(TimeSpec::new(1_700_000_000, 0)));
+    assert_eq!(pax_time("-1.25"), Some(TimeSpec::new(-2, 750_000_000)));
+    assert_eq!(pax_time("x"), None);
+}
+
+#[test]
+fn pax_mtime_and_large_ids_from_pax_records() {
+    let (_t, root) = sandbox();
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([("mtime", &b"1600000000.123456789"[..])]).unwrap();
+    file(&mut b, "precise", b"x", 0o644, 0);
+    run(b.into_inner().unwrap(), &root, &host_policy(false)).unwrap();
+    let m = std::fs::metadata(root.join("precise")).unwrap();
+    assert_eq!((m.mtime(), m.mtime_nsec()), (1_600_000_000, 123_456_789));
+}

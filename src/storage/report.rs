@@ -249,6 +249,8 @@ pub fn history_rows(store: &Store, rec: &ImageRecord, config: &Value, no_trunc: 
             "CreatedSince": format::time_ago(created),
             "CreatedAt": format::format_rfc3339(created),
             "CreatedBy": by_shown,
+            "CreatedByFull": by,
+            "SizeBytes": size,
             "Size": if human { format::human_size(size) } else { size.to_string() },
             "Comment": h.get("comment").and_then(Value::as_str).unwrap_or(""),
             "Tags": Value::Null,
@@ -271,6 +273,46 @@ pub enum Filter {
     Since(String),
     Label(String, Option<String>),
     Id(String),
+    /// Created before this unix time (`until=` takes a duration like `24h`, a unix time or RFC 3339).
+    Until(i64),
+}
+
+/// `until=` values: a Go duration before now (`10m`, `1h30m`, `24h`), a unix time, or an RFC 3339 time.
+pub fn parse_until(v: &str) -> Result<i64> {
+    if let Some(t) = format::parse_rfc3339(v) {
+        return Ok(t);
+    }
+    if let Ok(t) = v.parse::<i64>() {
+        return Ok(t);
+    }
+    let mut total = 0f64;
+    let mut num = String::new();
+    let mut chars = v.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        if c == 'm' && chars.peek() == Some(&'s') {
+            unit.push(chars.next().unwrap_or('s'));
+        }
+        let n: f64 = num.parse().map_err(|_| anyhow::anyhow!("invalid duration {v:?}"))?;
+        num.clear();
+        total += n * match unit.as_str() {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            _ => bail!("invalid duration {v:?}: units are h, m, s, ms"),
+        };
+        any = true;
+    }
+    if !num.is_empty() || !any {
+        bail!("invalid until value {v:?}: use a duration (24h), a unix time or an RFC 3339 time");
+    }
+    Ok(format::now_unix() - total as i64)
 }
 
 impl Filter {
@@ -290,7 +332,10 @@ impl Filter {
                 None => Filter::Label(v.to_string(), None),
             },
             "id" => Filter::Id(v.to_string()),
-            _ => bail!("invalid filter {s:?}: supported filters are reference, dangling, before, since, label, id"),
+            "until" => Filter::Until(parse_until(v)?),
+            _ => bail!(
+                "invalid filter {s:?}: supported filters are reference, dangling, before, since, until, label, id"
+            ),
         })
     }
 }
@@ -364,6 +409,7 @@ pub fn matches(
                 _ => false,
             },
             Filter::Id(p) => rec.id.hex().starts_with(p.strip_prefix("sha256:").unwrap_or(p)),
+            Filter::Until(t) => created < *t,
         };
         if !ok {
             return Ok(false);
@@ -444,6 +490,12 @@ mod tests {
         assert!(matches(&r, &cfg, &[f("before=x")], &later).unwrap());
         assert!(!matches(&r, &cfg, &[f("since=x")], &later).unwrap());
         assert!(Filter::parse("bogus=1").is_err());
+        assert!(matches(&r, &cfg, &[f("until=24h")], &none).unwrap());
+        assert!(!matches(&r, &cfg, &[f("until=2023-01-01T00:00:00Z")], &none).unwrap());
+        assert!(matches(&r, &cfg, &[f("until=1800000000")], &none).unwrap());
+        assert!(Filter::parse("until=soon").is_err());
+        let now = format::now_unix();
+        assert!((parse_until("1h30m").unwrap() - (now - 5400)).abs() <= 1);
     }
 
     impl ImageRecord {

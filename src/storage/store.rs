@@ -47,8 +47,12 @@ impl StoreOptions {
     pub fn from_config(storage_opts: &[String], rootless: bool) -> Result<StoreOptions> {
         let mut o = StoreOptions::default();
         if let Some(path) = storage_conf_path(rootless) {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            o.apply_conf(&text).with_context(|| format!("parsing {}", path.display()))?;
+            // A storage.conf written for Podman may hold things we do not parse the same way: never let it
+            // stop a command, say what was ignored.
+            let res = std::fs::read_to_string(&path).map_err(anyhow::Error::from).and_then(|t| o.apply_conf(&t));
+            if let Err(e) = res {
+                tracing::warn!("ignoring {}: {e:#}", path.display());
+            }
         }
         for opt in storage_opts {
             o.apply_opt(opt)?;

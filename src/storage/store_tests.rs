@@ -196,3 +196,29 @@ fn find_images_like_podman() {
     assert_eq!(find(&a.id.hex()[..12]), Some(a.id.clone()));
     assert_eq!(find("nothing"), None);
 }
+
+#[test]
+fn the_id_mapping_is_recorded_once() {
+    let t = tempfile::tempdir().unwrap();
+    let store = Store::open_at(t.path(), StoreOptions::default()).unwrap();
+    let map = |host: u32| userns::IdMap {
+        uids: vec![userns::IdMapEntry { container: 0, host, size: 1 }],
+        gids: vec![userns::IdMapEntry { container: 0, host, size: 1 }],
+    };
+    store.check_mapping(&map(1002));
+    let read =
+        || serde_json::from_slice::<StorageFile>(&std::fs::read(t.path().join("storage.json")).unwrap()).unwrap();
+    assert_eq!(read().uid_map, vec![[0, 1002, 1]]);
+    assert_eq!(read().version, STORAGE_VERSION);
+    // A different mapping later only warns: the record keeps what the layers were written with.
+    store.check_mapping(&map(2000));
+    assert_eq!(read().uid_map, vec![[0, 1002, 1]]);
+}
+
+#[test]
+fn a_newer_storage_format_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("storage.json"), br#"{"version": 99, "uid_map": [], "gid_map": []}"#).unwrap();
+    let err = Store::open_at(t.path(), StoreOptions::default()).err().unwrap().to_string();
+    assert!(err.contains("format version 99"), "{err}");
+}

@@ -11,6 +11,7 @@ mod fixtures;
 mod logs;
 mod pull;
 mod run;
+mod runtime;
 mod smoke;
 mod store;
 mod userns;

@@ -110,6 +110,17 @@ fn multi_layer_image_pulls() {
 }
 
 #[test]
+fn several_images_in_one_pull_print_one_id_each() {
+    let w = Warren::dev();
+    let out = w.run(&["pull", &image("busybox"), &image("layers")]);
+    out.ok();
+    let lines = out.lines();
+    assert_eq!(lines.len(), 2, "{out:?}");
+    assert_eq!(lines[0], config_digest(&image("busybox")));
+    assert_eq!(lines[1], config_digest(&image("layers")));
+}
+
+#[test]
 fn lab_images_pull() {
     let Some(bb) = lab_image("busybox:latest") else { return };
     let w = Warren::dev();
@@ -201,5 +212,165 @@ fn login_and_logout_write_the_auth_file_atomically_0600() {
     out.ok();
     assert_eq!(w.cmd(&["cat", &af]).ok().json()["auths"][registry()]["auth"], "dTE6cHcx");
     w.run(&["login", "--authfile", &af, "-u", "u1", registry()]).code(125).stderr_contains("not a terminal");
+    // Nothing new given: the stored credentials are checked (Podman's message).
+    w.run(&["login", "--authfile", &af, registry()]).ok().stdout_contains("Already logged in to");
     w.run(&["logout", "--authfile", &af, "--all"]).ok();
+}
+
+#[test]
+fn all_tags_pulls_every_tag_of_the_repository() {
+    let w = Warren::dev();
+    let want = config_digest(&image("busybox"));
+    let out = w.run(&["pull", "--all-tags", &format!("{}/warren/busybox", registry())]);
+    out.ok();
+    // latest, zstd, uncompressed and v2s2 are the same image.
+    assert!(out.lines().len() >= 4, "{out:?}");
+    assert!(out.lines().iter().all(|l| *l == want), "{out:?}");
+    w.run(&["pull", "--all-tags", &image("busybox:latest")]).code(125).stderr_contains("without a tag");
+}
+
+#[test]
+fn policy_newer_keeps_the_local_image_when_the_registry_is_unreachable() {
+    let w = Warren::dev();
+    let id = pulled_id(&w.run(&["pull", &image("busybox")]));
+    w.run(&["tag", &image("busybox"), "localhost:5999/gone/busybox:1"]).ok();
+    let out = w.run(&["pull", "--policy=newer", "localhost:5999/gone/busybox:1"]);
+    assert_eq!(pulled_id(&out), id);
+    out.stderr_contains("using the local image");
+    w.run(&["pull", "--policy=always", "localhost:5999/gone/busybox:1"]).code(125).stderr_contains("localhost:5999");
+}
+
+#[test]
+fn registries_conf_mirrors_and_blocked_prefixes_apply() {
+    let base = Warren::dev();
+    let conf = base.storage_root().join("registries.conf").display().to_string();
+    let reg = registry();
+    base.sh(&format!(
+        "cat > '{conf}' <<'EOF'\n\
+         [[registry]]\n\
+         prefix = \"{reg}/warren/layers\"\n\
+         location = \"{reg}/warren/layers\"\n\
+         blocked = true\n\
+         [[registry]]\n\
+         prefix = \"mirror.invalid/fixtures\"\n\
+         location = \"mirror.invalid/fixtures\"\n\
+         [[registry.mirror]]\n\
+         location = \"{reg}/warren\"\n\
+         insecure = true\n\
+         EOF"
+    ))
+    .ok();
+    let w = base.with_env("CONTAINERS_REGISTRIES_CONF", &conf);
+    w.run(&["pull", &image("layers")]).code(125).stderr_contains("blocked").stderr_contains(&conf);
+    // The name is kept; the bytes come from the mirror.
+    let out = w.run(&["pull", "mirror.invalid/fixtures/busybox"]);
+    assert_eq!(pulled_id(&out), config_digest(&image("busybox")));
+    w.run(&["images"]).ok().stdout_contains("mirror.invalid/fixtures/busybox");
+}
+
+/// A private TLS registry (docker-registry with a certificate from a throwaway CA) on a free loopback
+/// port, stopped and removed on drop.
+struct TlsRegistry {
+    dir: std::path::PathBuf,
+    child: std::process::Child,
+    hostport: String,
+}
+
+impl TlsRegistry {
+    fn start() -> TlsRegistry {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::path::PathBuf::from(format!("/tmp/warren-tls-registry-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(dir.join("certs")).unwrap();
+        let d = dir.display().to_string();
+        host(&["sh", "-c", &format!(
+            "set -e; cd '{d}'; \
+             openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out certs/ca.crt -days 2 -subj '/CN=warren test CA' 2>/dev/null; \
+             openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj '/CN=localhost' 2>/dev/null; \
+             printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext; \
+             openssl x509 -req -in leaf.csr -CA certs/ca.crt -CAkey ca.key -CAcreateserial -out leaf.crt -days 2 -extfile ext 2>/dev/null; \
+             chmod -R a+rX '{d}'"
+        )])
+        .ok();
+        let hostport = format!("localhost:{port}");
+        let child = std::process::Command::new("/usr/bin/docker-registry")
+            .args(["serve", concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/registry.yml")])
+            .env("REGISTRY_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env("REGISTRY_HTTP_TLS_CERTIFICATE", dir.join("leaf.crt"))
+            .env("REGISTRY_HTTP_TLS_KEY", dir.join("leaf.key"))
+            .env("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", dir.join("data"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting /usr/bin/docker-registry");
+        let reg = TlsRegistry { dir, child, hostport };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "the TLS registry did not start on port {port}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        reg
+    }
+
+    fn cert_dir(&self) -> String {
+        self.dir.join("certs").display().to_string()
+    }
+}
+
+impl Drop for TlsRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn tls_registry_needs_its_ca_from_cert_dir_or_tls_verify_false() {
+    let reg = TlsRegistry::start();
+    let target = format!("{}/t/busybox:latest", reg.hostport);
+    host(&[
+        "skopeo",
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        &format!("--dest-cert-dir={}", reg.cert_dir()),
+        &format!("docker://{}", image("busybox")),
+        &format!("docker://{target}"),
+    ])
+    .ok();
+    let want = config_digest(&image("busybox"));
+    let w = Warren::dev();
+    w.run(&["pull", &target])
+        .code(125)
+        .stderr_contains(&format!("pinging container registry {}", reg.hostport))
+        .stderr_contains("certificate is not trusted");
+    assert_eq!(pulled_id(&w.run(&["pull", "--cert-dir", &reg.cert_dir(), &target])), want);
+    let w = Warren::hpc();
+    assert_eq!(pulled_id(&w.run(&["pull", "--tls-verify=false", &target])), want);
+    // search (catalog) over TLS with the CA.
+    let out = w.run(&["search", "--cert-dir", &reg.cert_dir(), &format!("{}/t", reg.hostport)]);
+    out.ok().stdout_contains(&format!("{}/t/busybox", reg.hostport));
+}
+
+#[test]
+fn signature_policy_reject_and_unverifiable_requirements_refuse_the_pull() {
+    // A private HOME so the per-user policy.json affects this test only.
+    let base = Warren::root();
+    let home = base.storage_root().join("home");
+    let dir = home.join(".config/containers");
+    std::fs::create_dir_all(&dir).unwrap();
+    let reg = registry();
+    std::fs::write(
+        dir.join("policy.json"),
+        format!(
+            r#"{{"default":[{{"type":"insecureAcceptAnything"}}],"transports":{{"docker":{{
+                "{reg}/warren/layers":[{{"type":"reject"}}],
+                "{reg}/warren/highuid":[{{"type":"signedBy","keyType":"GPGKeys","keyPath":"/nonexistent"}}]}}}}}}"#
+        ),
+    )
+    .unwrap();
+    let w = base.with_env("HOME", &home.display().to_string());
+    w.run(&["pull", &image("layers")]).code(125).stderr_contains("rejected by the signature policy");
+    w.run(&["pull", &image("highuid")]).code(125).stderr_contains("requires signedBy signatures");
+    pulled_id(&w.run(&["pull", &image("busybox")]));
 }

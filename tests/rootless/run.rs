@@ -93,7 +93,7 @@ fn pid1_killed_from_the_host() {
     // SIGKILL from outside the container's pid namespace always works: 137
     let script = format!(
         "{bin} --root {root} run --rm --name {name} {img} sleep 100 & \
-         for i in $(seq 1 100); do p=$({bin} --root {root} ps --filter name={name} --format '{{{{.Pid}}}}' 2>/dev/null); \
+         for i in $(seq 1 600); do p=$({bin} --root {root} ps --filter name={name} --format '{{{{.Pid}}}}' 2>/dev/null); \
          [ -n \"$p\" ] && [ \"$p\" != 0 ] && [ \"$(cat /proc/$p/comm 2>/dev/null)\" = sleep ] && break; sleep 0.1; done; kill -KILL $p; wait $!; echo rc=$?",
         bin = env().bin.display(),
         root = w.storage_root().display()

@@ -277,6 +277,10 @@ fn images_inspect_history_like_podman() {
     assert!(h.lines()[1].starts_with(&id[..12]));
     assert!(h.lines()[2].starts_with("<missing>"));
     w.run(&["inspect", "no-such-image"]).code(125).stderr_contains("no-such-image");
+    let hj = w.run(&["history", "--format", "json", &image("layers")]).ok().json();
+    assert_eq!(hj[0]["id"], id.as_str());
+    assert_eq!(hj[1]["id"], "<missing>");
+    assert!(hj[0]["size"].is_u64());
 }
 
 #[test]
@@ -302,6 +306,7 @@ fn tag_untag_rmi_and_prune() {
     assert_eq!(layer_dirs(w.storage_root()).len(), 1);
     w.run(&["rmi", "no-such-image"]).code(1).stderr_contains("no-such-image: image not known");
     w.run(&["rmi", "-i", "no-such-image"]).ok();
+    w.run(&["tag", "no-such-image", "x"]).code(125).stderr_contains("no-such-image: image not known");
     // A dangling image is pruned.
     w.run(&["untag", "busybox"]).ok();
     w.run(&["images", "--filter", "dangling=true", "-q"]).ok().check("one dangling image", |o| o.lines().len() == 1);
@@ -311,12 +316,18 @@ fn tag_untag_rmi_and_prune() {
 }
 
 #[test]
-fn layers_fixture_in_a_container_matches_the_expected_view() {
+fn layers_fixture_in_a_container_matches_the_expected_view_with_every_driver() {
     let w = Warren::dev();
     w.pull(&image("layers"));
-    let out = w.run(&["run", "--rm", &image("layers"), "sh", "-c", "find /data | sort | xargs stat -c '%A %u %g %n'"]);
-    out.ok();
-    assert_eq!(out.lines(), layers_expected().iter().map(String::as_str).collect::<Vec<_>>());
+    let script = "find /data | sort | xargs stat -c '%A %u %g %n'; stat -c %i /data/hardlink-a /data/hardlink-b";
+    for driver in ["overlay", "fuse-overlayfs", "vfs"] {
+        let out = w.run(&["--storage-driver", driver, "run", "--rm", &image("layers"), "sh", "-c", script]);
+        out.ok();
+        let lines = out.lines();
+        let (view, inodes) = lines.split_at(lines.len() - 2);
+        assert_eq!(view, layers_expected().iter().map(String::as_str).collect::<Vec<_>>(), "driver {driver}");
+        assert_eq!(inodes[0], inodes[1], "driver {driver}: hardlinks share an inode");
+    }
 }
 
 /// The pid of the `warren ... pull` process (not runuser/env) whose command line names `root`.
@@ -372,4 +383,95 @@ fn a_killed_pull_leaves_only_garbage_in_tmp() {
     let out =
         w.run(&["unshare", "stat", "-c", "%u %g", &layer_dirs(&root)[0].join("etc/gshadow").display().to_string()]);
     out.ok().stdout_is("0 42");
+}
+
+#[test]
+fn layers_fixture_as_root_keeps_ids_and_uses_trusted_xattrs() {
+    let w = Warren::root();
+    w.pull(&image("layers"));
+    let root = w.storage_root();
+    let f = lstat(&layer_with(root, "data/owned-user"));
+    assert_eq!((f.uid(), f.gid()), (1000, 1000), "identity mapping");
+    assert_eq!(lstat(&layer_with(root, "data/owned-nobody")).uid(), 65534);
+    let opaque: Vec<PathBuf> = layer_dirs(root)
+        .into_iter()
+        .map(|d| d.join("data/opaque"))
+        .filter(|p| xattr_hex(p, "trusted.overlay.opaque").as_deref() == Some("79"))
+        .collect();
+    assert_eq!(opaque.len(), 1, "root marks opaque directories with trusted.overlay.opaque");
+    let cap = xattr_hex(&layer_with(root, "data/busybox-cap"), "security.capability").expect("a capability");
+    assert!(cap.starts_with("01000002"), "v2 capability as root: {cap}");
+    let whiteouts = layer_dirs(root)
+        .into_iter()
+        .filter(|d| {
+            std::fs::symlink_metadata(d.join("data/doomed.txt"))
+                .map(|m| m.file_type().is_char_device() && m.rdev() == 0)
+                .unwrap_or(false)
+        })
+        .count();
+    assert_eq!(whiteouts, 1);
+}
+
+#[test]
+fn rmi_refuses_an_image_used_by_a_container_unless_forced() {
+    let w = Warren::dev();
+    w.pull(&image("busybox"));
+    w.run(&["create", "--name", "c1", &image("busybox"), "true"]).ok();
+    w.run(&["rmi", &image("busybox")]).code(2).stderr_contains("image is in use by a container");
+    // prune -a keeps images that containers use.
+    w.run(&["image", "prune", "-a", "-f"]).ok();
+    w.run(&["image", "exists", &image("busybox")]).ok();
+    w.run(&["rmi", "-f", &image("busybox")]).ok().stdout_contains("Deleted: ");
+    w.run(&["ps", "-a", "--format", "{{.Names}}"]).ok().stdout_lacks("c1");
+    assert!(layer_dirs(w.storage_root()).is_empty());
+}
+
+#[test]
+fn inspect_finds_containers_before_images() {
+    let w = Warren::dev();
+    w.pull(&image("busybox"));
+    w.run(&["run", "--name", "r1", &image("busybox"), "sh", "-c", "exit 3"]).code(3);
+    w.run(&["inspect", "--format", "{{.Name}} {{.State.Status}} {{.State.ExitCode}} {{.Config.Cmd}}", "r1"])
+        .ok()
+        .stdout_is("r1 exited 3 [sh -c exit 3]");
+    w.run(&["inspect", "--type", "image", "r1"]).code(125).stderr_contains("r1: image not known");
+    let both = w.run(&["inspect", "r1", &image("busybox")]).ok().json();
+    assert_eq!(both.as_array().unwrap().len(), 2);
+    assert_eq!(both[0]["Name"], "r1");
+    assert_eq!(both[1]["RepoTags"][0], format!("{}:latest", image("busybox")));
+}
+
+/// lab/layers (built with buildah on overlay as root) against Podman's view of it
+/// (shared/images/lab-layers.expected.txt): modes, owners, sizes, link counts and link targets.
+#[test]
+fn lab_layers_match_podmans_view() {
+    let Some(img) = lab_image("layers:latest") else { return };
+    let Some(dir) = require_env().shared_images.clone() else { return };
+    let text = std::fs::read_to_string(dir.join("lab-layers.expected.txt")).unwrap();
+    let expected: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.split_whitespace().next().is_some_and(|m| m.len() == 10 && !l.starts_with('#') && !l.contains('='))
+        })
+        .collect();
+    assert!(expected.len() > 30, "parsed {} lines of lab-layers.expected.txt", expected.len());
+    let w = Warren::dev();
+    w.pull(&img);
+    let script = r#"find /lab | sort | while read -r f; do stat -c "%A %u %g %s %h %N" "$f"; done"#;
+    for driver in ["overlay", "vfs"] {
+        let out = w.run(&["--storage-driver", driver, "run", "--rm", &img, "sh", "-c", script]);
+        out.ok();
+        // Overlay reports 1 link for a merged directory; a plain copy counts its subdirectories.
+        let norm = |l: &str| -> String {
+            let f: Vec<&str> = l.splitn(6, ' ').collect();
+            if driver != "overlay" && f[0].starts_with('d') {
+                format!("{} {} {} {} - {}", f[0], f[1], f[2], f[3], f[5])
+            } else {
+                l.to_string()
+            }
+        };
+        let got: Vec<String> = out.lines().iter().map(|l| norm(l)).collect();
+        let want: Vec<String> = expected.iter().map(|l| norm(l)).collect();
+        assert_eq!(got, want, "driver {driver}");
+    }
 }

@@ -2,7 +2,7 @@
 //! (close-on-exec, so a successful exec closes the container's end and the parent reads EOF).
 //!
 //! Messages, one per packet, first byte = kind:
-//! - parent → child `G`: the user namespace's id maps are written, go on.
+//! - parent → child `G`: the id maps (nested user namespace) and the pid file are written, go on.
 //! - child → parent `T` + SCM_RIGHTS fd: the pty master of the container's console.
 //! - parent → child `A`: the console's window size is set, go on.
 //! - child → parent `E` + 4-byte exit code + message: setup or exec failed.

@@ -50,11 +50,12 @@ fn setup_and_exec(ctx: &Ctx) -> Result<std::convert::Infallible> {
     // Die with the runtime: a killed `warren __runtime` must not leave the container behind.
     let _ = sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
 
+    // The parent writes the id maps (nested user namespace) and the pid file, then says go.
+    match channel::recv(ctx.sock).map_err(on("wait for the runtime"))? {
+        Some(Msg::Go) => {}
+        _ => return Err(Fail::runtime("the runtime did not start the container (id maps or pid file failed)")),
+    }
     if ctx.userns {
-        match channel::recv(ctx.sock).map_err(on("wait for the user namespace mappings"))? {
-            Some(Msg::Go) => {}
-            _ => return Err(Fail::runtime("the runtime did not map the container's user namespace")),
-        }
         // Become root of the new namespace when root is mapped (keep-id maps the user elsewhere).
         let _ = nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0));
         let _ = nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0));
@@ -122,6 +123,9 @@ fn setup_and_exec(ctx: &Ctx) -> Result<std::convert::Infallible> {
         }
     }
 
+    if let Some(mask) = user.umask() {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    }
     let env = environment(process.env().as_deref().unwrap_or(&[]), user.uid());
     nix::unistd::chdir(&cwd).map_err(on(format!("chdir {}", cwd.display())))?;
     let args = process.args().clone().unwrap_or_default();
@@ -267,10 +271,20 @@ fn set_credentials(uid: u32, gid: u32, groups: &[u32], cs: Option<&LinuxCapabili
         }
         tracing::debug!("setgroups: {} (no additional groups requested)", e.desc());
     }
+    let unmapped = |what: &'static str, id: u32| {
+        move |e: Errno| {
+            let hint = if e == Errno::EINVAL {
+                format!(" ({what} {id} is not mapped in the container's user namespace: add a subordinate id range for the user, see docs/rootless.md)")
+            } else {
+                String::new()
+            };
+            Fail::runtime(format!("set{what} {id}: {}{hint}", e.desc()))
+        }
+    };
     let g = Gid::from_raw(gid);
-    nix::unistd::setresgid(g, g, g).map_err(on(format!("setgid {gid}")))?;
+    nix::unistd::setresgid(g, g, g).map_err(unmapped("gid", gid))?;
     let u = Uid::from_raw(uid);
-    nix::unistd::setresuid(u, u, u).map_err(on(format!("setuid {uid}")))?;
+    nix::unistd::setresuid(u, u, u).map_err(unmapped("uid", uid))?;
 
     let err = |what: &'static str| {
         move |e: caps::errors::CapsError| Fail::runtime(format!("set the {what} capabilities: {e}"))
@@ -370,6 +384,7 @@ fn exec(path: &Path, args: &[String], env: &[String], mask: &SigSet) -> Result<s
     let cpath = sys::cstr(path)?;
     let cargs = cstrings(args.iter().map(|s| s.as_bytes()))?;
     let cenv = cstrings(env.iter().map(|s| s.as_bytes()))?;
+    sys::cloexec_from_3();
     sys::reset_signal_dispositions();
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(mask), None);
     let e = nix::unistd::execve(&cpath, &cargs, &cenv).unwrap_err();

@@ -10,13 +10,20 @@
 //! Process model (no threads anywhere):
 //! ```text
 //!  warren __runtime (parent, in the caller's namespaces)        container process (clone)
-//!   block forwarded signals, signalfd                             [wait for `G` if a user ns]
+//!   block forwarded signals, signalfd                             wait for `G`
 //!   clone(NEWPID|NEWNS|NEWUTS|NEWIPC[|NEWNET][|NEWUSER]) ──────►  mounts, devices, pivot_root
-//!   [write uid_map/gid_map, send `G`]                             [open the console in its devpts,
+//!   [write uid_map/gid_map], pid file, send `G`                   [open the console in its devpts,
 //!   [receive the console master, set its size, send `A`] ◄──────   send the master, wait for `A`]
 //!   poll: signalfd (forward; SIGCHLD → wait), channel             masks, hostname, rlimits, creds,
 //!         (errors / EOF at exec), stdin ⇄ console master          caps, seccomp, exec (or init+fork)
 //! ```
+//!
+//! Seccomp: the filter is loaded last before exec when no_new_privs is set, else just before the
+//! credentials change (while CAP_SYS_ADMIN is still held). A filter the kernel refuses is an error
+//! (125), never silently skipped.
+//!
+//! Descriptors: everything above 2 is made close-on-exec before exec, so nothing the caller leaked
+//! reaches the container.
 //!
 //! Signals and PID 1: the kernel delivers a signal to a PID namespace's init only if it has installed a
 //! handler for it — except SIGKILL (and SIGSTOP) sent from an ancestor namespace. So a forwarded
@@ -248,12 +255,13 @@ fn monitor(
 ) -> Result<i32> {
     if userns {
         write_id_maps(child, spec)?;
-        channel::send(sock.as_raw_fd(), &Msg::Go)
-            .map_err(|e| runtime_error(format!("start the container: {}", e.desc())))?;
     }
+    // The pid file exists before the container's process runs (crun's contract).
     if let Some(p) = pid_file {
         write_pid_file(p, child)?;
     }
+    channel::send(sock.as_raw_fd(), &Msg::Go)
+        .map_err(|e| runtime_error(format!("start the container: {}", e.desc())))?;
 
     let mut master: Option<OwnedFd> = None;
     let mut raw_mode: Option<RawMode> = None;
@@ -293,7 +301,10 @@ fn monitor(
             match channel::recv(sock.as_raw_fd()) {
                 Ok(Some(Msg::Tty(m))) => {
                     copy_winsize(m.as_raw_fd());
-                    if nix::unistd::isatty(0).unwrap_or(false) {
+                    // Raw mode only for a terminal we own: from a background process group,
+                    // tcsetattr would stop the runtime with SIGTTOU.
+                    let foreground = nix::unistd::tcgetpgrp(std::io::stdin()).ok() == Some(nix::unistd::getpgrp());
+                    if nix::unistd::isatty(0).unwrap_or(false) && foreground {
                         raw_mode = RawMode::enable(0);
                     }
                     let _ =

@@ -245,13 +245,18 @@ mod tests {
         let prog = compile(&sc).unwrap();
         let nr = |n: &str| syscalls::number(n).unwrap() as u32;
         let eperm = RET_ERRNO | libc::EPERM as u32;
-        assert_eq!(run(&prog, AUDIT_ARCH, nr("keyctl"), [0; 6]), eperm);
-        assert_eq!(run(&prog, AUDIT_ARCH, nr("mount"), [0; 6]), eperm);
+        let enosys = RET_ERRNO | libc::ENOSYS as u32;
+        assert_eq!(run(&prog, AUDIT_ARCH, nr("kexec_load"), [0; 6]), eperm);
+        assert_eq!(run(&prog, AUDIT_ARCH, nr("setns"), [0; 6]), eperm);
+        assert_eq!(run(&prog, AUDIT_ARCH, nr("add_key"), [0; 6]), enosys);
         assert_eq!(run(&prog, AUDIT_ARCH, nr("read"), [0; 6]), RET_ALLOW);
-        assert_eq!(run(&prog, AUDIT_ARCH, nr("clone"), [libc::SIGCHLD as u64, 0, 0, 0, 0, 0]), RET_ALLOW);
-        assert_eq!(run(&prog, AUDIT_ARCH, nr("clone"), [libc::CLONE_NEWUSER as u64 | 17, 0, 0, 0, 0, 0]), eperm);
-        assert_eq!(run(&prog, AUDIT_ARCH, nr("clone3"), [0; 6]), RET_ERRNO | libc::ENOSYS as u32);
-        assert_eq!(run(&prog, 0x4000_0003, 1, [0; 6]), RET_ERRNO | libc::ENOSYS as u32);
+        assert_eq!(run(&prog, AUDIT_ARCH, nr("mount"), [0; 6]), RET_ALLOW);
+        let (netlink, audit) = (libc::AF_NETLINK as u64, libc::NETLINK_AUDIT as u64);
+        let einval = RET_ERRNO | libc::EINVAL as u32;
+        assert_eq!(run(&prog, AUDIT_ARCH, nr("socket"), [netlink, 3, audit, 0, 0, 0]), einval);
+        assert_eq!(run(&prog, AUDIT_ARCH, nr("socket"), [netlink, 3, 0, 0, 0, 0]), RET_ALLOW);
+        assert_eq!(run(&prog, AUDIT_ARCH, nr("socket"), [libc::AF_INET as u64, 1, audit, 0, 0, 0]), RET_ALLOW);
+        assert_eq!(run(&prog, 0x4000_0003, 1, [0; 6]), enosys);
     }
 
     #[test]
