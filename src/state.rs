@@ -93,19 +93,40 @@ impl State {
     }
 
     fn migrate(&self) -> Result<()> {
-        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            bail!(
+        let read = || -> Result<i64> { Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?) };
+        let too_new = |version: i64| {
+            anyhow::anyhow!(
                 "the state database was written by a newer Warren (schema {version}, this one knows {SCHEMA_VERSION}): upgrade Warren"
-            );
+            )
+        };
+        let version = read()?;
+        if version > SCHEMA_VERSION {
+            return Err(too_new(version));
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.unchecked_transaction()?;
-            tx.execute_batch(sql)?;
-            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
-            tx.commit()?;
+        if version == SCHEMA_VERSION {
+            return Ok(());
         }
-        Ok(())
+        // Several commands may open a new database at once: one migrates (the write lock is taken
+        // first, and the version read again under it), the others wait and find it done.
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let r = (|| -> Result<()> {
+            let version = read()?;
+            if version > SCHEMA_VERSION {
+                return Err(too_new(version));
+            }
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                self.conn.execute_batch(sql)?;
+                self.conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+            }
+            Ok(())
+        })();
+        match r {
+            Ok(()) => Ok(self.conn.execute_batch("COMMIT")?),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 
     /// The database connection, for modules that keep their own tables (volumes).
@@ -328,6 +349,24 @@ mod tests {
         assert_eq!(s.get("web").unwrap().exit_code, Some(7));
         s.remove("abc123").unwrap();
         assert!(s.lookup("web").unwrap().is_none());
+    }
+
+    #[test]
+    fn concurrent_opens_of_a_new_database_migrate_once() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().to_path_buf();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let p = p.clone();
+                std::thread::spawn(move || State::open(&p).map(|_| ()).map_err(|e| format!("{e:#}")))
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
+        let s = State::open(&p).unwrap();
+        let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
     }
 
     #[test]
