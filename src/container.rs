@@ -90,6 +90,13 @@ pub fn cleanup(ctx: &Context, state: &State, rec: &ContainerRecord, remove: bool
         if let Err(e) = state.remove(&rec.id) {
             errors.push(format!("{e:#}"));
         }
+        if auto_remove(rec) {
+            crate::volume::remove_anonymous(ctx, state, rec);
+        }
+    }
+    crate::events::emit(&ctx.storage_root, crate::events::Event::container("cleanup", rec));
+    if remove {
+        crate::events::emit(&ctx.storage_root, crate::events::Event::container("remove", rec));
     }
     if errors.is_empty() {
         Ok(())
@@ -168,7 +175,9 @@ pub fn stop(ctx: &Context, state: &State, rec: &ContainerRecord, timeout: u64) -
         tracing::debug!("container {}: still running {timeout}s after {sig}; sending SIGKILL", rec.name);
         let _ = kill(&rec, nix::sys::signal::Signal::SIGKILL);
     }
-    wait_exited(ctx, state, &rec.id, Some(Duration::from_secs(10)))
+    let r = wait_exited(ctx, state, &rec.id, Some(Duration::from_secs(10)))?;
+    crate::events::emit(&ctx.storage_root, crate::events::Event::container("stop", &r));
+    Ok(r)
 }
 
 /// Wait (up to `timeout`) until the previous monitor of a container that is no longer running has

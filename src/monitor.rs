@@ -69,14 +69,27 @@ pub fn supervise_notify(
     let pid_file = bundle.join("pid");
     let _ = std::fs::remove_file(&pid_file);
     let mut cmd = crate::runtime::command(ctx, bundle, &rec.id, &pid_file)?;
+    // A foreground run without a terminal is logged too (like Podman): its output goes through us.
+    let tee = match &io {
+        Stdio3::Inherit { .. } if !rec.config["Tty"].as_bool().unwrap_or(false) => {
+            let cfg = crate::logs::LogConfig::of(rec, &crate::container::log_path(ctx, &rec.id));
+            matches!(cfg.driver.as_str(), "k8s-file" | "json-file").then_some(cfg)
+        }
+        _ => None,
+    };
     match &io {
         Stdio3::Inherit { interactive } => {
             if !interactive {
                 cmd.stdin(Stdio::null());
             }
+            if tee.is_some() {
+                cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            }
         }
-        Stdio3::Log(_) => {
-            cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        Stdio3::Log(p) => {
+            let none = crate::logs::LogConfig::of(rec, p).driver == "none";
+            let out = || if none { Stdio::null() } else { Stdio::piped() };
+            cmd.stdin(Stdio::null()).stdout(out()).stderr(out());
         }
     }
     tracing::debug!("running {cmd:?}");
@@ -94,12 +107,21 @@ pub fn supervise_notify(
     rec.exit_code = None;
     state.update(rec)?;
     if pid.is_some() {
+        crate::events::emit(&ctx.storage_root, crate::events::Event::container("init", rec));
+        crate::events::emit(&ctx.storage_root, crate::events::Event::container("start", rec));
         started(Ok(()));
     }
 
-    if let Stdio3::Log(path) = &io {
-        if let Err(e) = pump_logs(&mut child, path) {
-            tracing::warn!("container {}: writing the log {}: {e:#}", rec.name, path.display());
+    let log_cfg = match &io {
+        Stdio3::Log(path) => Some(crate::logs::LogConfig::of(rec, path)).filter(|c| c.driver != "none"),
+        Stdio3::Inherit { .. } => tee.clone(),
+    };
+    if let Some(cfg) = log_cfg {
+        let mut writer = crate::logs::LogWriter::open(&cfg)
+            .map_err(|e| tracing::warn!("container {}: {e:#}: its output is not logged", rec.name))
+            .ok();
+        if let Err(e) = pump_logs(&mut child, writer.as_mut(), tee.is_some()) {
+            tracing::warn!("container {}: copying its output: {e:#}", rec.name);
         }
     }
     let status = loop {
@@ -126,6 +148,7 @@ pub fn supervise_notify(
     rec.pid = 0;
     rec.pid_start = 0;
     state.update(rec)?;
+    crate::events::emit(&ctx.storage_root, crate::events::Event::container("died", rec).with_exit_code(code as i64));
     Ok(code)
 }
 
@@ -145,14 +168,11 @@ fn wait_for_pid(child: &mut Child, pid_file: &Path) -> Option<i64> {
     }
 }
 
-/// Copy the container's stdout and stderr into a k8s-file log until both close.
-fn pump_logs(child: &mut Child, path: &Path) -> Result<()> {
+/// Copy the container's stdout and stderr into its log (the container's log driver) until both close;
+/// with `tee`, also to this process's stdout and stderr (a foreground run). A log that cannot be written
+/// is reported once and dropped; the output keeps flowing.
+fn pump_logs(child: &mut Child, mut log: Option<&mut crate::logs::LogWriter>, tee: bool) -> Result<()> {
     use std::os::fd::{AsRawFd, OwnedFd};
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
     let mut streams: Vec<(&str, std::fs::File, Vec<u8>)> = vec![];
     if let Some(o) = child.stdout.take() {
         streams.push(("stdout", std::fs::File::from(OwnedFd::from(o)), vec![]));
@@ -160,6 +180,14 @@ fn pump_logs(child: &mut Child, path: &Path) -> Result<()> {
     if let Some(e) = child.stderr.take() {
         streams.push(("stderr", std::fs::File::from(OwnedFd::from(e)), vec![]));
     }
+    let write = |log: &mut Option<&mut crate::logs::LogWriter>, stream: &str, content: &[u8], full: bool| {
+        if let Some(l) = log.as_deref_mut() {
+            if let Err(e) = l.write_line(stream, content, full) {
+                tracing::warn!("{e:#}: the rest of the container's output is not logged");
+                *log = None;
+            }
+        }
+    };
     let mut buf = [0u8; 16384];
     while !streams.is_empty() {
         let mut fds: Vec<libc::pollfd> = streams
@@ -184,19 +212,31 @@ fn pump_logs(child: &mut Child, path: &Path) -> Result<()> {
             match file.read(&mut buf) {
                 Ok(0) | Err(_) => {
                     if !pending.is_empty() {
-                        write_log_line(&mut log, name, pending, false)?;
+                        write(&mut log, name, pending, false);
                         pending.clear();
                     }
                     closed.push(i);
                 }
                 Ok(n) => {
+                    if tee {
+                        // The caller may have gone (a closed pipe): the container keeps running.
+                        let _ = if *name == "stdout" {
+                            let mut o = std::io::stdout().lock();
+                            o.write_all(&buf[..n]).and_then(|_| o.flush())
+                        } else {
+                            std::io::stderr().lock().write_all(&buf[..n])
+                        };
+                    }
+                    if log.is_none() {
+                        continue;
+                    }
                     pending.extend_from_slice(&buf[..n]);
                     while let Some(pos) = pending.iter().position(|b| *b == b'\n') {
                         let line: Vec<u8> = pending.drain(..=pos).collect();
-                        write_log_line(&mut log, name, &line[..line.len() - 1], true)?;
+                        write(&mut log, name, &line[..line.len() - 1], true);
                     }
                     if pending.len() > 16384 {
-                        write_log_line(&mut log, name, pending, false)?;
+                        write(&mut log, name, pending, false);
                         pending.clear();
                     }
                 }
@@ -207,13 +247,4 @@ fn pump_logs(child: &mut Child, path: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// One k8s-file log line: `TIME STREAM F|P CONTENT` (F: a full line, P: a partial one).
-fn write_log_line(log: &mut std::fs::File, stream: &str, content: &[u8], full: bool) -> Result<()> {
-    let mut line =
-        format!("{} {stream} {} ", crate::format::now_rfc3339_nanos(), if full { 'F' } else { 'P' }).into_bytes();
-    line.extend_from_slice(content);
-    line.push(b'\n');
-    log.write_all(&line).context("writing the container log")
 }

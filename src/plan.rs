@@ -125,6 +125,9 @@ pub struct ImageRunConfig {
     pub labels: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub stop_signal: Option<String>,
+    /// VOLUME paths (keys of an object).
+    #[serde(default)]
+    pub volumes: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 impl ImageConfig {
@@ -330,36 +333,48 @@ pub fn parse_ulimit(s: &str) -> Result<(String, u64, u64)> {
     Ok((format!("RLIMIT_{}", name.to_uppercase()), soft, hard))
 }
 
-/// Parse `-v HOST:CTR[:OPTS]` (bind mounts only here; named volumes come later).
+/// Parse `-v HOST:CTR[:OPTS]`, `-v NAME:CTR[:OPTS]` (a named volume: the source does not start with
+/// `/` or `.`) and `-v CTR` (an anonymous volume). Volumes are mounts of kind `volume` whose source is
+/// the volume name (empty for an anonymous one); `run` turns them into binds of the volume's data.
 pub fn parse_volume(s: &str) -> Result<MountPlan> {
     let parts: Vec<&str> = s.split(':').collect();
     let (src, dst, opts) = match parts.as_slice() {
+        [dst] => ("", *dst, ""),
         [src, dst] => (*src, *dst, ""),
         [src, dst, opts] => (*src, *dst, *opts),
         _ => bail!(user_error(format!("invalid volume {s:?}: expected HOST-DIR:CONTAINER-DIR[:OPTIONS]"))),
     };
-    if !src.starts_with('/') && !src.starts_with('.') {
+    let volume = !src.starts_with('/') && !src.starts_with('.');
+    if volume && !src.is_empty() && !crate::volume::valid_name(src) {
         bail!(user_error(format!(
-            "invalid volume {s:?}: named volumes are not supported yet; give an absolute host path"
+            "invalid volume {s:?}: {src:?} is neither an absolute host path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)"
         )));
     }
     if !dst.starts_with('/') {
         bail!(user_error(format!("invalid volume {s:?}: the container path {dst:?} must be absolute")));
     }
-    let src_abs = std::fs::canonicalize(src)
-        .map_err(|e| user_error(format!("invalid volume {s:?}: host path {src:?}: {e} (create it first)")))?;
-    let mut options = vec!["rbind".to_string()];
+    let source = if volume {
+        src.to_string()
+    } else {
+        std::fs::canonicalize(src)
+            .map_err(|e| user_error(format!("invalid volume {s:?}: host path {src:?}: {e} (create it first)")))?
+            .display()
+            .to_string()
+    };
+    let mut options = if volume { vec![] } else { vec!["rbind".to_string()] };
     for o in opts.split(',').filter(|o| !o.is_empty()) {
         match o {
             "ro" | "rw" => options.push(o.to_string()),
             "z" | "Z" => {} // SELinux relabel: no SELinux here, accepted like Podman on non-SELinux hosts.
             "U" => options.push("U".into()),
+            "nocopy" | "copy" if volume => options.push(o.to_string()),
             "rbind" | "bind" | "nosuid" | "nodev" | "noexec" | "suid" | "dev" | "exec" => options.push(o.to_string()),
             "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" => options.push(o.to_string()),
             _ => bail!(user_error(format!("invalid volume {s:?}: unknown option {o:?}"))),
         }
     }
-    Ok(MountPlan { destination: dst.to_string(), kind: "bind".into(), source: src_abs.display().to_string(), options })
+    let kind = if volume { "volume" } else { "bind" };
+    Ok(MountPlan { destination: dst.to_string(), kind: kind.into(), source, options })
 }
 
 /// Parse `--mount type=bind|tmpfs,src=..,dst=..,ro`.
@@ -380,6 +395,17 @@ pub fn parse_mount(s: &str) -> Result<MountPlan> {
                 }
             }
             "rw" => options.push("rw".into()),
+            "volume-nocopy" => {
+                if v.is_empty() || v == "true" {
+                    options.push("nocopy".to_string())
+                }
+            }
+            "U" | "chown" => {
+                if v.is_empty() || v == "true" {
+                    options.push("U".to_string())
+                }
+            }
+            "volume-opt" | "volume-label" | "volume-driver" => {}
             "tmpfs-size" => options.push(format!("size={v}")),
             "tmpfs-mode" => options.push(format!("mode={v}")),
             "bind-propagation" | "relabel" | "bind-nonrecursive" | "consistency" => {}
@@ -400,12 +426,26 @@ pub fn parse_mount(s: &str) -> Result<MountPlan> {
             }
             parse_volume(&spec)
         }
+        Some("volume") => {
+            let src = src.unwrap_or_default();
+            let spec = format!("{src}:{dst}:{}", options.join(","));
+            if src.starts_with('/') || src.starts_with('.') {
+                bail!(user_error(format!("invalid mount {s:?}: a volume source must be a volume name, not a path")));
+            }
+            let mut m = parse_volume(&spec)?;
+            if src.is_empty() {
+                m.source.clear();
+            }
+            Ok(m)
+        }
         Some("tmpfs") => {
             let mut opts = vec!["rw".into(), "nosuid".into(), "nodev".into()];
             opts.extend(options);
             Ok(MountPlan { destination: dst, kind: "tmpfs".into(), source: "tmpfs".into(), options: opts })
         }
-        Some(other) => bail!(user_error(format!("invalid mount {s:?}: type {other:?} is not supported (bind, tmpfs)"))),
+        Some(other) => {
+            bail!(user_error(format!("invalid mount {s:?}: type {other:?} is not supported (bind, volume, tmpfs)")))
+        }
         None => bail!(user_error(format!("invalid mount {s:?}: type= is required"))),
     }
 }

@@ -61,6 +61,9 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
     for t in &args.tmpfs {
         mounts.push(plan::parse_tmpfs(t)?);
     }
+    let image_volumes: Vec<String> = run_cfg.volumes.clone().unwrap_or_default().into_keys().collect();
+    mounts.extend(crate::volume::image_volume_mounts(&image_volumes, &mounts));
+    crate::logs::check_log_options(args)?;
     let mut rlimits = vec![];
     for u in &args.ulimit {
         rlimits.push(plan::parse_ulimit(u)?);
@@ -112,6 +115,12 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
     let mut user = plan::resolve_user(&rootfs.merged, user_spec.as_deref().unwrap_or("0"), &args.group_add)?;
     let (uid_mappings, gid_mappings) = userns.mappings(ctx, &mut user, user_spec.is_some())?;
     check_single_id(ctx, &user, uid_mappings.is_empty())?;
+    // Volumes: created on first use, filled from the image, recorded so a failure removes new anonymous ones.
+    let (vuid, vgid) = crate::volume::engine_ids(&uid_mappings, &gid_mappings, user.uid, user.gid);
+    let volumes = crate::volume::resolve_mounts(ctx, state, &mut mounts, &rootfs.merged, vuid, vgid)?;
+    if let Some(r) = guard.record.as_mut() {
+        r.config = serde_json::json!({ "Volumes": volumes });
+    }
 
     let hostname = args.hostname.clone().unwrap_or_else(|| id[..12].to_string());
     let mut env = Env::default();
@@ -187,8 +196,11 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
     // 5. The runtime spec is generated from the plan each time the container starts; check it now.
     crate::runtime::spec::build(&plan)?;
     record.config = container_config(&plan, args, &image, rootfs.driver, &restart, &run_cfg);
+    record.config["Volumes"] = serde_json::to_value(&volumes)?;
+    record.config["LogConfig"] = crate::logs::log_config(args, &container::log_path(ctx, &id))?;
     state.update(&record)?;
     guard.record = None;
+    crate::events::emit(&ctx.storage_root, crate::events::Event::container("create", &record));
     Ok((record, plan))
 }
 
@@ -308,7 +320,7 @@ pub fn monitor_main(ctx: &Context, id: &str) -> Result<i32> {
     let _ = nix::sys::prctl::set_name(c"warren-monitor");
     // SAFETY: fd 3 was set up by start_detached as the write end of the readiness pipe.
     let mut ready = Some(unsafe { std::fs::File::from_raw_fd(3) });
-    // The runtime and the container must not inherit the pipe: `run -d` waits for its EOF.
+    // The runtime and the container must not inherit it: `run -d` waits for its EOF.
     let _ = nix::fcntl::fcntl(3, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
     let state = State::open(&ctx.storage_root)?;
     let mut rec = state.get(id)?;
@@ -700,6 +712,7 @@ struct CreateGuard<'a> {
 impl Drop for CreateGuard<'_> {
     fn drop(&mut self) {
         if let Some(rec) = self.record.take() {
+            crate::volume::remove_anonymous(self.ctx, self.state, &rec);
             if let Err(e) = container::cleanup(self.ctx, self.state, &rec, true) {
                 tracing::warn!("{e:#}");
             }

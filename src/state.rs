@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{ExitError, EXIT_ENGINE};
 
 /// The newest schema this build knows.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 const MIGRATIONS: &[&str] = &[
     // 1: containers
@@ -30,6 +30,17 @@ const MIGRATIONS: &[&str] = &[
         started TEXT,
         finished TEXT,
         restart_count INTEGER NOT NULL DEFAULT 0
+    );",
+    // 2: named and anonymous volumes (src/volume.rs)
+    "CREATE TABLE volumes (
+        name TEXT PRIMARY KEY,
+        driver TEXT NOT NULL,
+        created TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        options TEXT NOT NULL,
+        anonymous INTEGER NOT NULL DEFAULT 0,
+        needs_copy_up INTEGER NOT NULL DEFAULT 1,
+        needs_chown INTEGER NOT NULL DEFAULT 1
     );",
 ];
 
@@ -82,15 +93,26 @@ impl State {
     }
 
     fn migrate(&self) -> Result<()> {
-        // Two commands may open a new database at once: read the version and migrate inside one
-        // write transaction, so exactly one of them applies each step.
+        let read = || -> Result<i64> { Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?) };
+        let too_new = |version: i64| {
+            anyhow::anyhow!(
+                "the state database was written by a newer Warren (schema {version}, this one knows {SCHEMA_VERSION}): upgrade Warren"
+            )
+        };
+        let version = read()?;
+        if version > SCHEMA_VERSION {
+            return Err(too_new(version));
+        }
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        // Several commands may open a new database at once: one migrates (the write lock is taken
+        // first, and the version read again under it), the others wait and find it done.
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        let result = (|| -> Result<()> {
-            let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let r = (|| -> Result<()> {
+            let version = read()?;
             if version > SCHEMA_VERSION {
-                bail!(
-                    "the state database was written by a newer Warren (schema {version}, this one knows {SCHEMA_VERSION}): upgrade Warren"
-                );
+                return Err(too_new(version));
             }
             for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
                 self.conn.execute_batch(sql)?;
@@ -98,14 +120,18 @@ impl State {
             }
             Ok(())
         })();
-        match result {
-            Ok(()) => self.conn.execute_batch("COMMIT")?,
+        match r {
+            Ok(()) => Ok(self.conn.execute_batch("COMMIT")?),
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
-                return Err(e);
+                Err(e)
             }
         }
-        Ok(())
+    }
+
+    /// The database connection, for modules that keep their own tables (volumes).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     /// Add a container; its name must be free.
@@ -326,17 +352,21 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_first_opens_migrate_once() {
+    fn concurrent_opens_of_a_new_database_migrate_once() {
         let d = tempfile::tempdir().unwrap();
-        let handles: Vec<_> = (0..8)
+        let p = d.path().to_path_buf();
+        let threads: Vec<_> = (0..8)
             .map(|_| {
-                let p = d.path().to_path_buf();
-                std::thread::spawn(move || State::open(&p).map(|_| ()))
+                let p = p.clone();
+                std::thread::spawn(move || State::open(&p).map(|_| ()).map_err(|e| format!("{e:#}")))
             })
             .collect();
-        for h in handles {
-            h.join().unwrap().unwrap();
+        for t in threads {
+            t.join().unwrap().unwrap();
         }
+        let s = State::open(&p).unwrap();
+        let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
     }
 
     #[test]

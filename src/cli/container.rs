@@ -411,10 +411,12 @@ pub fn kill(ctx: &Context, args: KillArgs) -> Result<i32> {
     let sig = container::parse_signal(&args.signal)?;
     let mut failed = None;
     for n in targets(&state, &args.containers, args.all)? {
-        let r = state
-            .get(&n)
-            .and_then(|rec| container::refresh(ctx, &state, rec))
-            .and_then(|rec| container::kill(&rec, sig));
+        let r = state.get(&n).and_then(|rec| container::refresh(ctx, &state, rec)).and_then(|rec| {
+            container::kill(&rec, sig)?;
+            let e = crate::events::Event::container("kill", &rec).with_attribute("signal", &(sig as i32).to_string());
+            crate::events::emit(&ctx.storage_root, e);
+            Ok(())
+        });
         match r {
             Ok(()) => println!("{n}"),
             Err(e) => {
@@ -434,7 +436,11 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
             if let (Some(t), true) = (args.time, container::is_running(&rec)) {
                 container::stop(ctx, &state, &rec, t)?;
             }
-            container::remove(ctx, &state, &rec, args.force)
+            container::remove(ctx, &state, &rec, args.force)?;
+            if args.volumes {
+                crate::volume::remove_anonymous(ctx, &state, &rec);
+            }
+            Ok(())
         });
         match r.or_else(|e| no_such(e, args.ignore)) {
             Ok(()) => println!("{n}"),
@@ -482,7 +488,6 @@ pub fn logs(ctx: &Context, args: LogsArgs) -> Result<i32> {
         bail!(ExitError::new(EXIT_ENGINE, "you must provide at least one container name or ID"));
     }
     let recs: Vec<_> = names.iter().map(|n| state.get(n)).collect::<Result<_>>()?;
-    let show_names = args.names || recs.len() > 1;
     let opts = crate::logs::LogOptions {
         follow: args.follow,
         tail: args.tail.filter(|t| *t >= 0).map(|t| t as usize),
@@ -490,10 +495,7 @@ pub fn logs(ctx: &Context, args: LogsArgs) -> Result<i32> {
         until: args.until.as_deref().map(crate::logs::parse_time).transpose()?,
         timestamps: args.timestamps,
     };
-    for rec in &recs {
-        let prefix = if show_names { Some(rec.name.as_str()) } else { None };
-        crate::logs::print(ctx, &state, rec, prefix, &opts)?;
-    }
+    crate::logs::print_all(ctx, &state, &recs, args.names, &opts)?;
     Ok(0)
 }
 

@@ -324,6 +324,7 @@ fn rmi_one(ctx: &Context, store: &Store, name: &str, args: &RmiArgs) -> Result<(
             .cloned();
         if let Some(n) = full {
             store.untag_image(&rec.id, std::slice::from_ref(&n))?;
+            crate::events::emit(&store.root, crate::events::Event::image("untag", rec.id.hex(), &n));
             println!("Untagged: {n}");
             return Ok(());
         }
@@ -352,6 +353,8 @@ fn rmi_one(ctx: &Context, store: &Store, name: &str, args: &RmiArgs) -> Result<(
         println!("Untagged: {n}");
     }
     store.remove_image(&rec.id)?;
+    let name = rec.names.first().cloned().unwrap_or_else(|| rec.id.hex().to_string());
+    crate::events::emit(&store.root, crate::events::Event::image("remove", rec.id.hex(), &name));
     println!("Deleted: {}", rec.id.hex());
     Ok(())
 }
@@ -371,6 +374,7 @@ pub fn tag(ctx: &Context, args: TagArgs) -> Result<i32> {
     for n in &args.names {
         let full = report::normalize_new_name(n)?;
         store.tag_image(&rec.id, &full)?;
+        crate::events::emit(&store.root, crate::events::Event::image("tag", rec.id.hex(), &full));
     }
     Ok(0)
 }

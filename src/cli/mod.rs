@@ -2,9 +2,11 @@
 //! This layer only parses and prints; the work is done by the engine modules.
 
 pub mod container;
+pub mod events;
 pub mod image;
 pub mod registry;
 pub mod system;
+pub mod volume;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -126,6 +128,13 @@ pub enum Command {
     /// Display the configuration of an object (image or container)
     Inspect(image::InspectArgs),
 
+    // --- volumes and events ---
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
+    /// Show Warren events
+    Events(events::EventsArgs),
+
     // --- system ---
     /// Display Warren related system information
     Info(system::InfoArgs),
@@ -177,6 +186,7 @@ impl Command {
             | Command::InternalProbeDriver => true,
             Command::Image(c) => c.needs_userns(),
             Command::Container(c) => c.needs_userns(),
+            Command::Volume(c) => c.needs_userns(),
             _ => false,
         }
     }
@@ -244,6 +254,8 @@ pub fn main() -> i32 {
         Command::InternalMonitor { id } => crate::run::monitor_main(&ctx, &id),
         Command::InternalProbeDriver => system::probe_driver(&ctx),
         Command::Inspect(a) => image::inspect(&ctx, a),
+        Command::Volume(c) => volume::volume(&ctx, c),
+        Command::Events(a) => events::events(&ctx, a),
         Command::Info(a) => system::info(&ctx, a),
         Command::Version(a) => system::version(&ctx, a),
         Command::Unshare(a) => system::unshare(&ctx, a),

@@ -429,7 +429,9 @@ pub fn pull_with(
                 continue;
             }
         };
-        return pull_remote(store, &remote, reporter).with_context(|| format!("pulling {cand}"));
+        let img = pull_remote(store, &remote, reporter).with_context(|| format!("pulling {cand}"))?;
+        crate::events::emit(&store.root, crate::events::Event::image("pull", &img.id.to_string(), &cand.to_string()));
+        return Ok(img);
     }
     if policy == PullPolicy::Newer {
         if let Some(img) = local()? {

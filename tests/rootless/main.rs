@@ -7,11 +7,14 @@
 mod common;
 
 mod containers;
+mod events;
 mod fixtures;
 mod lifecycle;
+mod logs;
 mod pull;
 mod run;
 mod runtime;
 mod smoke;
 mod store;
 mod userns;
+mod volumes;

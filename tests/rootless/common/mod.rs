@@ -755,3 +755,78 @@ fn clean_leaks(leaks: &[Leak]) {
             .status();
     }
 }
+
+// ------------------------------------------------------------------------------------------------
+// Long-running commands (`logs -f`, `events`): spawn, read lines with a deadline, kill.
+
+/// A warren command left running, with its stdout read line by line; killed (whole process group) on
+/// drop.
+pub struct Spawned {
+    pub cmdline: String,
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Warren {
+    /// Start `warren --root R ARGS...` as this user without waiting for it.
+    pub fn spawn(&self, args: &[&str]) -> Spawned {
+        let bin = require_env().bin.display().to_string();
+        let root = self.root.display().to_string();
+        let mut argv = vec![bin.as_str(), "--root", root.as_str()];
+        argv.extend_from_slice(args);
+        let mut c = self.command_for(&argv, &[]);
+        c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+        let cmdline = format!("[{}] {}", self.user.name, argv.join(" "));
+        let mut child = c.spawn().unwrap_or_else(|e| panic!("starting {cmdline}: {e}"));
+        let out = child.stdout.take().expect("stdout pipe");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for l in std::io::BufReader::new(out).lines() {
+                let Ok(l) = l else { break };
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Spawned { cmdline, child, lines: rx }
+    }
+}
+
+impl Spawned {
+    /// The next `n` lines of stdout; panics (with what was read) if they do not come within `timeout`.
+    #[track_caller]
+    pub fn read_lines(&self, n: usize, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        let mut got = vec![];
+        while got.len() < n {
+            match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(l) => got.push(l),
+                Err(_) => panic!("{}: expected {n} lines within {}s, got {got:?}", self.cmdline, timeout.as_secs()),
+            }
+        }
+        got
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the spawned command's own process group.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+/// Poll `f` until it returns true or `timeout` passes; returns its last answer.
+pub fn wait_for(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,160 @@
+//! Named and anonymous volumes, rootless as `dev`: the volume commands, data that outlives containers,
+//! copy-up of the image's content, refusal to remove a volume in use, and ownership through the mapping.
+
+use crate::common::*;
+use std::os::unix::fs::MetadataExt;
+
+#[test]
+fn create_ls_inspect_exists_rm_prune() {
+    let w = Warren::dev();
+    w.run(&["volume", "create", "--label", "team=a", "v1"]).ok().stdout_is("v1");
+    w.run(&["volume", "create", "v2"]).ok();
+    w.run(&["volume", "create", "v1"]).code(125).stderr_contains("already exists");
+    w.run(&["volume", "create", "--ignore", "v1"]).ok().stdout_is("v1");
+    w.run(&["volume", "create", "bad/name"]).code(125);
+    w.run(&["volume", "create", "--driver", "nfs", "v3"]).code(125);
+
+    let ls = w.run(&["volume", "ls"]);
+    ls.ok();
+    assert_eq!(ls.lines(), ["DRIVER      VOLUME NAME", "local       v1", "local       v2"], "{ls:?}");
+    w.run(&["volume", "ls", "-q"]).ok().stdout_is("v1\nv2");
+    w.run(&["volume", "ls", "-q", "--filter", "label=team=a"]).ok().stdout_is("v1");
+    w.run(&["volume", "ls", "--format", "{{.Name}}:{{.Driver}}"]).ok().stdout_is("v1:local\nv2:local");
+    w.run(&["volume", "ls", "--noheading"]).ok().stdout_lacks("DRIVER");
+
+    let out = w.run(&["volume", "inspect", "v1"]);
+    let v = &out.ok().json()[0];
+    assert_eq!(v["Name"], "v1");
+    assert_eq!(v["Driver"], "local");
+    assert_eq!(v["Scope"], "local");
+    assert_eq!(v["Labels"]["team"], "a");
+    assert_eq!(v["MountCount"], 0);
+    let mp = format!("{}/volumes/v1/_data", w.storage_root().display());
+    assert_eq!(v["Mountpoint"], mp.as_str());
+    assert!(v["CreatedAt"].as_str().is_some_and(|t| t.starts_with("20")), "{out:?}");
+    assert!(std::path::Path::new(&mp).is_dir(), "{mp} was not created");
+    w.run(&["volume", "inspect", "--format", "{{.Name}} {{.Mountpoint}}", "v2"])
+        .ok()
+        .stdout_is(&format!("v2 {}/volumes/v2/_data", w.storage_root().display()));
+    w.run(&["volume", "inspect", "nope"]).failed().stderr_contains("no such volume");
+
+    w.run(&["volume", "exists", "v1"]).code(0);
+    w.run(&["volume", "exists", "nope"]).code(1);
+
+    w.run(&["volume", "rm", "v1"]).ok().stdout_is("v1");
+    w.run(&["volume", "exists", "v1"]).code(1);
+    assert!(!std::path::Path::new(&mp).exists(), "rm left {mp}");
+    w.run(&["volume", "rm", "v1"]).code(1).stderr_contains("no such volume");
+
+    // prune removes what no container uses
+    w.run(&["create", "--name", "user", &image("busybox"), "true"]).ok();
+    w.run(&["volume", "create", "unused"]).ok();
+    w.run(&["rm", "user"]).ok();
+    w.run(&["create", "--name", "user2", "-v", "kept:/kept", &image("busybox"), "true"]).ok();
+    let pruned = w.run(&["volume", "prune", "-f"]);
+    pruned.ok().stdout_contains("unused").stdout_contains("v2").stdout_lacks("kept");
+    w.run(&["volume", "ls", "-q"]).ok().stdout_is("kept");
+    w.run(&["rm", "user2"]).ok();
+    w.run(&["volume", "rm", "--all"]).ok();
+    w.run(&["volume", "ls", "-q"]).ok().stdout_is("");
+}
+
+#[test]
+fn named_volume_keeps_data_across_runs() {
+    let w = Warren::dev();
+    let img = image("busybox");
+    w.run(&["run", "--rm", "-v", "data:/data", &img, "sh", "-c", "echo persisted > /data/f"]).ok();
+    w.run(&["volume", "ls", "-q"]).ok().stdout_is("data");
+    w.run(&["run", "--rm", "-v", "data:/data:ro", &img, "cat", "/data/f"]).ok().stdout_is("persisted");
+    // read-only really is
+    w.run(&["run", "--rm", "-v", "data:/data:ro", &img, "touch", "/data/g"]).failed();
+    // --mount type=volume names the same volume
+    w.run(&["run", "--rm", "--mount", "type=volume,source=data,target=/d", &img, "cat", "/d/f"])
+        .ok()
+        .stdout_is("persisted");
+}
+
+#[test]
+fn new_volume_is_filled_from_the_image() {
+    let w = Warren::dev();
+    let img = image("busybox");
+    w.run(&["run", "--rm", "-v", "etc:/etc", &img, "cat", "/etc/passwd"]).ok().stdout_contains("root:x:0:0");
+    // the copy is in the volume on the host, and stays after the container
+    let passwd = w.storage_root().join("volumes/etc/_data/passwd");
+    assert!(passwd.is_file(), "{} missing after copy-up", passwd.display());
+    // nocopy: a new volume stays empty
+    w.run(&["run", "--rm", "-v", "empty:/etc:nocopy", &img, "ls", "/etc"]).ok().stdout_lacks("passwd");
+    // a volume that already has content is not filled again
+    w.run(&["run", "--rm", "-v", "etc:/etc", &img, "sh", "-c", "rm /etc/group"]).ok();
+    w.run(&["run", "--rm", "-v", "etc:/etc", &img, "ls", "/etc"]).ok().stdout_lacks("group").stdout_contains("passwd");
+}
+
+#[test]
+fn a_volume_in_use_is_not_removed_without_force() {
+    let w = Warren::dev();
+    w.run(&["create", "--name", "holder", "-v", "used:/data", &image("busybox"), "true"]).ok();
+    w.run(&["volume", "rm", "used"]).code(2).stderr_contains("volume is being used");
+    w.run(&["volume", "exists", "used"]).code(0);
+    // -f removes the container first
+    w.run(&["volume", "rm", "-f", "used"]).ok().stdout_is("used");
+    w.run(&["volume", "exists", "used"]).code(1);
+    w.run(&["ps", "-a", "-q"]).ok().stdout_is("");
+}
+
+#[test]
+fn volume_files_are_owned_through_the_mapping() {
+    let env = require_env();
+    let w = Warren::dev();
+    // container uid 1000 is host uid 100000 + 1000 - 1 with dev:100000:65536 (container 0 is dev)
+    w.run(&[
+        "run",
+        "--rm",
+        "-u",
+        "1000:1000",
+        "-v",
+        "own:/data",
+        &image("busybox"),
+        "sh",
+        "-c",
+        "touch /data/f && id -u",
+    ])
+    .ok()
+    .stdout_is("1000");
+    let data = w.storage_root().join("volumes/own/_data");
+    let f = std::fs::metadata(data.join("f")).expect("the file the container wrote");
+    assert_eq!((f.uid(), f.gid()), (100999, 100999));
+    // the new volume was given to the container's user on first use
+    let d = std::fs::metadata(&data).unwrap();
+    assert_eq!(d.uid(), 100999);
+    // a volume made by `volume create` belongs to container root: dev itself on the host
+    w.run(&["volume", "create", "mine"]).ok();
+    let m = std::fs::metadata(w.storage_root().join("volumes/mine/_data")).unwrap();
+    assert_eq!(m.uid(), env.dev.uid);
+    // U gives an existing volume to the container's user
+    w.run(&["run", "--rm", "-u", "1000", "-v", "mine:/m:U", &image("busybox"), "stat", "-c", "%u", "/m"])
+        .ok()
+        .stdout_is("1000");
+}
+
+#[test]
+fn anonymous_volumes_go_with_rm_v_and_with_rm() {
+    let w = Warren::dev();
+    let img = image("busybox");
+    w.run(&["create", "--name", "a", "-v", "/scratch", &img, "true"]).ok();
+    let anon = w.run(&["volume", "ls", "-q"]);
+    anon.ok().check("one anonymous volume with a 64-hex name", |o| o.lines().len() == 1 && o.lines()[0].len() == 64);
+    let name = anon.lines()[0].to_string();
+    w.run(&["volume", "inspect", "--format", "{{.Anonymous}}", &name]).ok().stdout_is("true");
+    w.run(&["rm", "-v", "a"]).ok();
+    w.run(&["volume", "ls", "-q"]).ok().stdout_is("");
+
+    // plain rm keeps it
+    w.run(&["create", "--name", "b", "-v", "/scratch", &img, "true"]).ok();
+    w.run(&["rm", "b"]).ok();
+    w.run(&["volume", "ls", "-q"]).ok().check("the anonymous volume kept", |o| o.lines().len() == 1);
+    w.run(&["volume", "prune", "-f"]).ok();
+
+    // run --rm removes its anonymous volumes, named ones stay
+    w.run(&["run", "--rm", "-v", "/scratch", "-v", "named:/n", &img, "true"]).ok();
+    w.run(&["volume", "ls", "-q"]).ok().stdout_is("named");
+}
