@@ -110,8 +110,8 @@ pub fn supervise_notify(
         }
     };
     CHILD_PID.store(0, Ordering::SeqCst);
-    crate::runtime::after_exit(ctx, &rec.id);
     let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    let code = crate::runtime::after_exit(ctx, &rec.id, bundle, code);
     if pid.is_none() {
         started(Err((code, format!("container {} failed to start: see `warren logs {}`", rec.name, rec.name))));
     }

@@ -2,8 +2,14 @@
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
+use serde_json::Value;
+use std::io::{BufRead, IsTerminal, Write};
 
 use crate::context::Context;
+use crate::error::ExitError;
+use crate::format;
+use crate::storage::report::{self, Filter};
+use crate::storage::{ImageRecord, Store};
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct ImagesArgs {
@@ -105,7 +111,7 @@ pub struct ExistsArgs {
 #[derive(Subcommand, Debug)]
 pub enum ImageCommand {
     /// List images in local storage
-    #[command(alias = "ls", alias = "list")]
+    #[command(alias = "ls")]
     List(ImagesArgs),
     /// Pull an image from a registry
     Pull(super::registry::PullArgs),
@@ -152,27 +158,334 @@ pub fn image(ctx: &Context, cmd: ImageCommand) -> Result<i32> {
     }
 }
 
-pub fn images(_ctx: &Context, _args: ImagesArgs) -> Result<i32> {
-    bail!("images is not built yet")
+/// The names of containers using an image. A hook for the container store: none exist yet.
+pub fn containers_using(_ctx: &Context, _image: &ImageRecord) -> Result<Vec<String>> {
+    Ok(Vec::new())
 }
-pub fn rmi(_ctx: &Context, _args: RmiArgs) -> Result<i32> {
-    bail!("rmi is not built yet")
+
+fn image_not_known(name: &str) -> anyhow::Error {
+    ExitError::new(1, format!("{name}: image not known")).into()
 }
-pub fn tag(_ctx: &Context, _args: TagArgs) -> Result<i32> {
-    bail!("tag is not built yet")
+
+/// Print a list of errors the way Podman does for multi-image commands: every one but the last on
+/// stderr, the last returned (it decides the exit code).
+fn finish_errors(mut errors: Vec<anyhow::Error>) -> Result<i32> {
+    let Some(last) = errors.pop() else {
+        return Ok(0);
+    };
+    for e in errors {
+        eprintln!("Error: {e:#}");
+    }
+    Err(last)
 }
-pub fn untag(_ctx: &Context, _args: UntagArgs) -> Result<i32> {
-    bail!("untag is not built yet")
+
+fn images_header(field: &str) -> Option<String> {
+    Some(
+        match field {
+            "ID" | "Id" => "IMAGE ID",
+            "CreatedSince" | "Created" => "CREATED",
+            "CreatedAt" => "CREATED AT",
+            "ReadOnly" | "IsReadOnly" => "R/O",
+            "VirtualSize" => "SIZE",
+            _ => return None,
+        }
+        .to_string(),
+    )
 }
-pub fn history(_ctx: &Context, _args: HistoryArgs) -> Result<i32> {
-    bail!("history is not built yet")
+
+pub fn images(ctx: &Context, args: ImagesArgs) -> Result<i32> {
+    let store = Store::open(ctx)?;
+    let mut filters: Vec<Filter> = args.filter.iter().map(|f| Filter::parse(f)).collect::<Result<_>>()?;
+    if let Some(r) = &args.repository {
+        filters.push(Filter::Reference(r.clone()));
+    }
+    let all = store.images()?;
+    let configs: Vec<Value> = all.iter().map(|r| report::config_json(&store, r)).collect();
+    let find = |name: &str| -> Option<(ImageRecord, i64)> {
+        let rec = crate::storage::store::find_in(&all, name).ok().flatten()?;
+        let i = all.iter().position(|r| r.id == rec.id)?;
+        Some((rec, report::created_of(&all[i], &configs[i])))
+    };
+    let mut selected: Vec<(usize, i64)> = Vec::new();
+    for (i, rec) in all.iter().enumerate() {
+        if report::matches(rec, &configs[i], &filters, &find)? {
+            selected.push((i, report::created_of(rec, &configs[i])));
+        }
+    }
+    // Newest first, like Podman's default --sort created.
+    selected.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| all[a.0].pulled.cmp(&all[b.0].pulled).reverse()));
+    if args.quiet {
+        for (i, _) in &selected {
+            let r = &all[*i];
+            println!("{}", if args.no_trunc { r.id.to_string() } else { report::short_id(r) });
+        }
+        return Ok(0);
+    }
+    if args.format.as_deref().map(str::trim) == Some("json") {
+        let v: Vec<Value> = selected.iter().map(|(i, _)| report::summary_json(&all[*i], &configs[*i])).collect();
+        println!("{}", pretty(&Value::Array(v), 4)?);
+        return Ok(0);
+    }
+    let rows: Vec<Value> =
+        selected.iter().flat_map(|(i, _)| report::image_rows(&all[*i], &configs[*i], args.no_trunc)).collect();
+    let fmt = match &args.format {
+        Some(f) => f.clone(),
+        None if args.digests => {
+            "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".into()
+        }
+        None => "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}".into(),
+    };
+    print!("{}", format::render_rows(&fmt, &rows, args.noheading, &images_header)?);
+    Ok(0)
 }
-pub fn inspect(_ctx: &Context, _args: InspectArgs) -> Result<i32> {
-    bail!("inspect is not built yet")
+
+/// JSON with Go's `MarshalIndent` indentation of `n` spaces (Podman: 4 for lists, 5 for inspect).
+fn pretty(v: &Value, n: usize) -> Result<String> {
+    let indent = " ".repeat(n);
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    serde::Serialize::serialize(v, &mut ser)?;
+    Ok(String::from_utf8(buf)?)
 }
-pub fn prune(_ctx: &Context, _args: PruneArgs) -> Result<i32> {
-    bail!("image prune is not built yet")
+
+pub fn rmi(ctx: &Context, args: RmiArgs) -> Result<i32> {
+    if args.all && !args.images.is_empty() {
+        bail!("when using the --all switch, you may not pass any images names or IDs");
+    }
+    if !args.all && args.images.is_empty() {
+        bail!("image name or ID must be specified");
+    }
+    let store = Store::open(ctx)?;
+    let _lock = store.lock()?;
+    let mut errors: Vec<anyhow::Error> = Vec::new();
+    let targets: Vec<String> =
+        if args.all { store.images()?.iter().map(|r| r.id.hex().to_string()).collect() } else { args.images.clone() };
+    for name in &targets {
+        match rmi_one(ctx, &store, name, &args) {
+            Ok(()) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    finish_errors(errors)
 }
-pub fn exists(_ctx: &Context, _args: ExistsArgs) -> Result<i32> {
-    bail!("image exists is not built yet")
+
+fn rmi_one(ctx: &Context, store: &Store, name: &str, args: &RmiArgs) -> Result<()> {
+    let Some(rec) = store.find_image(name)? else {
+        if args.ignore {
+            return Ok(());
+        }
+        return Err(image_not_known(name));
+    };
+    let users = containers_using(ctx, &rec)?;
+    if !users.is_empty() && !args.force {
+        return Err(ExitError::new(
+            2,
+            format!("image used by {}: image is in use by a container: consider listing external containers and force-removing image", users.join(", ")),
+        )
+        .into());
+    }
+    let by_id = rec.id.as_str() == name || rec.id.hex().starts_with(name.strip_prefix("sha256:").unwrap_or(name));
+    // A name given for an image with several names only removes that name (like Podman).
+    if !by_id && rec.names.len() > 1 && !args.all {
+        let full = rec
+            .names
+            .iter()
+            .find(|n| {
+                crate::storage::store::find_in(std::slice::from_ref(&only_name(&rec, n)), name).ok().flatten().is_some()
+            })
+            .cloned();
+        if let Some(n) = full {
+            store.untag_image(&rec.id, std::slice::from_ref(&n))?;
+            println!("Untagged: {n}");
+            return Ok(());
+        }
+    }
+    if by_id && rec.names.len() > 1 && !args.force && !args.all {
+        bail!(
+            "unable to delete image {:?} by ID with more than one tag ({:?}): please force removal",
+            rec.id.hex(),
+            rec.names
+        );
+    }
+    for n in &rec.names {
+        println!("Untagged: {n}");
+    }
+    store.remove_image(&rec.id)?;
+    println!("Deleted: {}", rec.id.hex());
+    Ok(())
+}
+
+/// A copy of a record holding only one of its names (to ask which name an input matched).
+fn only_name(rec: &ImageRecord, name: &str) -> ImageRecord {
+    let mut r = rec.clone();
+    r.names = vec![name.to_string()];
+    r
+}
+
+pub fn tag(ctx: &Context, args: TagArgs) -> Result<i32> {
+    let store = Store::open(ctx)?;
+    let Some(rec) = store.find_image(&args.image)? else {
+        return Err(image_not_known(&args.image));
+    };
+    for n in &args.names {
+        let full = report::normalize_new_name(n)?;
+        store.tag_image(&rec.id, &full)?;
+    }
+    Ok(0)
+}
+
+pub fn untag(ctx: &Context, args: UntagArgs) -> Result<i32> {
+    let store = Store::open(ctx)?;
+    let Some(rec) = store.find_image(&args.image)? else {
+        return Err(image_not_known(&args.image));
+    };
+    let mut names = Vec::new();
+    for n in &args.names {
+        let hit = rec
+            .names
+            .iter()
+            .find(|have| *have == n || report::normalize_new_name(n).ok().as_ref() == Some(*have))
+            .or_else(|| {
+                rec.names.iter().find(|have| {
+                    crate::storage::store::find_in(std::slice::from_ref(&only_name(&rec, have)), n)
+                        .ok()
+                        .flatten()
+                        .is_some()
+                })
+            });
+        match hit {
+            Some(h) => names.push(h.clone()),
+            None => bail!("{n}: tag not known"),
+        }
+    }
+    if args.names.is_empty() {
+        names = rec.names.clone();
+    }
+    if !names.is_empty() {
+        store.untag_image(&rec.id, &names)?;
+    }
+    Ok(0)
+}
+
+pub fn history(ctx: &Context, args: HistoryArgs) -> Result<i32> {
+    let store = Store::open(ctx)?;
+    let Some(rec) = store.find_image(&args.image)? else {
+        return Err(image_not_known(&args.image));
+    };
+    let config = report::config_json(&store, &rec);
+    let rows = report::history_rows(&store, &rec, &config, args.no_trunc, args.human);
+    if args.quiet {
+        for r in &rows {
+            println!("{}", r["ID"].as_str().unwrap_or(""));
+        }
+        return Ok(0);
+    }
+    let fmt = args
+        .format
+        .clone()
+        .unwrap_or_else(|| "table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}".into());
+    let header = |f: &str| match f {
+        "CreatedSince" => Some("CREATED".to_string()),
+        "CreatedBy" => Some("CREATED BY".to_string()),
+        _ => None,
+    };
+    print!("{}", format::render_rows(&fmt, &rows, false, &header)?);
+    Ok(0)
+}
+
+pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<i32> {
+    if args.names.is_empty() {
+        bail!("inspect requires at least one image name or ID");
+    }
+    if !matches!(args.r#type.as_str(), "all" | "image") {
+        bail!("inspecting {:?} objects is not supported yet (only images)", args.r#type);
+    }
+    let store = Store::open(ctx)?;
+    let driver = ctx.global.storage_driver.clone().unwrap_or_else(|| "overlay".into());
+    let mut found = Vec::new();
+    let mut errors: Vec<anyhow::Error> = Vec::new();
+    for n in &args.names {
+        match store.find_image(n)? {
+            Some(rec) => found.push(report::inspect_json(&store, &rec, &driver)),
+            None if args.r#type == "image" => errors.push(anyhow::anyhow!("{n}: image not known")),
+            None => errors.push(anyhow::anyhow!("no such object: {n:?}")),
+        }
+    }
+    match args.format.as_deref() {
+        None | Some("json") => println!("{}", pretty(&Value::Array(found), 5)?),
+        Some(f) => {
+            let t = format::Template::parse(f)?;
+            let mut out = String::new();
+            for v in &found {
+                let mut line = t.render(v)?;
+                if !line.ends_with('\n') {
+                    line.push('\n');
+                }
+                out.push_str(&line);
+            }
+            print!("{out}");
+        }
+    }
+    finish_errors(errors)
+}
+
+fn confirm(question: &str) -> Result<bool> {
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    let n = std::io::stdin().lock().read_line(&mut line)?;
+    if n == 0 && !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+pub fn prune(ctx: &Context, args: PruneArgs) -> Result<i32> {
+    let mut filters: Vec<Filter> = Vec::new();
+    for f in &args.filter {
+        match Filter::parse(f)? {
+            Filter::Reference(_) | Filter::Before(_) | Filter::Since(_) => {
+                bail!("invalid filter {f:?} for image prune: use label or dangling")
+            }
+            other => filters.push(other),
+        }
+    }
+    if !args.force {
+        let what = if args.all {
+            "WARNING! This command removes all images without at least one container associated with them."
+        } else {
+            "WARNING! This command removes all dangling images."
+        };
+        println!("{what}");
+        if !confirm("Are you sure you want to continue?")? {
+            return Ok(0);
+        }
+    }
+    let store = Store::open(ctx)?;
+    let _lock = store.lock()?;
+    let none = |_: &str| None;
+    // Removing an image can leave others dangling only by name, never by layer: one pass is enough.
+    for rec in store.images()? {
+        if !args.all && !rec.names.is_empty() {
+            continue;
+        }
+        let config = report::config_json(&store, &rec);
+        if !report::matches(&rec, &config, &filters, &none)? || !containers_using(ctx, &rec)?.is_empty() {
+            continue;
+        }
+        store.remove_image(&rec.id)?;
+        println!("{}", rec.id.hex());
+    }
+    // Layers left by pulls that failed part-way belong to no image.
+    let layers = store.prune_layers()?;
+    if !layers.is_empty() {
+        tracing::info!("removed {} layers no image uses", layers.len());
+    }
+    Ok(0)
+}
+
+pub fn exists(ctx: &Context, args: ExistsArgs) -> Result<i32> {
+    let store = Store::open(ctx)?;
+    Ok(if store.find_image(&args.image)?.is_some() { 0 } else { 1 })
 }

@@ -252,7 +252,12 @@ pub fn login(_ctx: &Context, args: LoginArgs) -> Result<i32> {
     };
     let client = Client::connect(&host, insecure, Some(creds.clone()), args.cert_dir.as_deref())
         .with_context(|| format!("logging in to {host}"))?;
-    client.check_login().with_context(|| format!("logging in to {host}"))?;
+    if let Err(e) = client.check_login() {
+        if e.status() == Some(401) {
+            bail!("logging in to {host}: invalid username/password");
+        }
+        return Err(anyhow::Error::new(e).context(format!("logging in to {host}")));
+    }
     let path = auth_write_path(args.authfile.as_deref())?;
     let mut file = AuthFile::load(&path, false)?;
     file.set(&key, &creds);

@@ -191,21 +191,32 @@ impl Client {
     ) -> Result<Client> {
         let host = api_host(registry);
         let tls = tls_config(registry, !insecure, cert_dir)?;
-        let agent = ureq::AgentBuilder::new()
-            .tls_config(tls)
-            .timeout_connect(Duration::from_secs(30))
-            .timeout_read(Duration::from_secs(120))
-            .timeout_write(Duration::from_secs(120))
-            .redirects(8)
-            .redirect_auth_headers(ureq::RedirectAuthHeaders::SameHost)
-            .user_agent(concat!("warren/", env!("CARGO_PKG_VERSION")))
-            .build();
+        let build_agent = |scheme: &str| -> Result<ureq::Agent> {
+            let mut b = ureq::AgentBuilder::new()
+                .tls_config(tls.clone())
+                .timeout_connect(Duration::from_secs(30))
+                .timeout_read(Duration::from_secs(120))
+                .timeout_write(Duration::from_secs(120))
+                .redirects(8)
+                .redirect_auth_headers(ureq::RedirectAuthHeaders::SameHost)
+                .user_agent(concat!("warren/", env!("CARGO_PKG_VERSION")));
+            if let Some(p) = proxy_for(scheme, host, &|k| std::env::var(k).ok()) {
+                debug!("using proxy {} for {scheme}://{host}", redact_proxy(&p));
+                let proxy = ureq::Proxy::new(&p).map_err(|e| RegistryError::Invalid {
+                    what: format!("the proxy for {host}"),
+                    message: format!("{}: {e}", redact_proxy(&p)),
+                })?;
+                b = b.proxy(proxy);
+            }
+            Ok(b.build())
+        };
         let mut schemes = vec!["https"];
         if insecure {
             schemes.push("http");
         }
         let mut last_err = String::new();
         for scheme in schemes {
+            let agent = build_agent(scheme)?;
             let base = format!("{scheme}://{host}");
             let url = format!("{base}/v2/");
             debug!("GET {url} (ping)");
@@ -225,7 +236,7 @@ impl Client {
                     Challenge::None
                 }
                 Err(ureq::Error::Transport(t)) => {
-                    debug!("{url}: {t}");
+                    debug!("ping failed: {t}");
                     last_err = format!("GET {url}: {}", describe_transport(&t));
                     continue;
                 }
@@ -238,10 +249,15 @@ impl Client {
                 state: Mutex::new(AuthState { challenge, tokens: HashMap::new() }),
             });
         }
-        let hint = if insecure {
-            "is the registry running and reachable?"
+        let hint = if last_err.contains("certificate") {
+            format!(
+                "the registry's certificate is not trusted: put its CA in /etc/containers/certs.d/{registry}/ca.crt \
+                 or pass --cert-dir DIR; --tls-verify=false skips verification"
+            )
+        } else if insecure {
+            "is the registry running and reachable?".to_string()
         } else {
-            "is the registry running? If it serves plain HTTP, mark it insecure in registries.conf or pass --tls-verify=false"
+            "is the registry running? If it serves plain HTTP, mark it insecure in registries.conf or pass --tls-verify=false".to_string()
         };
         Err(RegistryError::Unreachable { registry: registry.to_string(), message: format!("{last_err} ({hint})") })
     }
@@ -333,11 +349,23 @@ impl Client {
 
     /// GET a JSON document from an API path (`/v2/_catalog`, `/v2/NAME/tags/list`, `/v1/search?...`).
     pub fn get_json(&self, path_and_query: &str, scope: Option<&str>, what: &str) -> Result<serde_json::Value> {
+        self.get_json_page(path_and_query, scope, what).map(|(v, _)| v)
+    }
+
+    /// Like [`Client::get_json`], also returning the next page's path from a `Link: <...>; rel="next"`.
+    pub fn get_json_page(
+        &self,
+        path_and_query: &str,
+        scope: Option<&str>,
+        what: &str,
+    ) -> Result<(serde_json::Value, Option<String>)> {
         let url = format!("{}{path_and_query}", self.base);
         let resp = self.send("GET", &url, scope, &["application/json"], what)?;
+        let next = resp.header("link").and_then(next_link);
         let bytes = read_limited(resp, MAX_JSON_BYTES, what)?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| RegistryError::Invalid { what: what.into(), message: format!("invalid JSON: {e}") })
+        let v = serde_json::from_slice(&bytes)
+            .map_err(|e| RegistryError::Invalid { what: what.into(), message: format!("invalid JSON: {e}") })?;
+        Ok((v, next))
     }
 
     /// Send a request with authentication, retrying once after a 401 with a fresh token.
@@ -394,7 +422,7 @@ impl Client {
                     });
                 }
                 Err(ureq::Error::Transport(t)) => {
-                    debug!("{method} {url}: {t}");
+                    debug!("{method} failed: {t}");
                     return Err(RegistryError::Transport {
                         what: what.into(),
                         message: format!("{method} {url}: {}", describe_transport(&t)),
@@ -405,7 +433,7 @@ impl Client {
     }
 
     fn unauthorized(&self, what: &str, message: &str) -> RegistryError {
-        let message = if self.creds.is_some() {
+        let message = if self.creds.is_some() && !message.contains("(the credentials were refused)") {
             format!("{message} (the credentials were refused)")
         } else {
             message.to_string()
@@ -479,6 +507,66 @@ impl Client {
     }
 }
 
+/// The path of a `Link: </v2/_catalog?last=x&n=100>; rel="next"` header (same host only).
+pub fn next_link(h: &str) -> Option<String> {
+    h.split(',').find(|l| l.contains("rel=\"next\"") || l.contains("rel=next")).and_then(|l| {
+        let start = l.find('<')? + 1;
+        let end = l.find('>')?;
+        let target = &l[start..end];
+        target.starts_with('/').then(|| target.to_string())
+    })
+}
+
+/// The proxy for a request, by Go's rules (which Podman follows): `HTTPS_PROXY` for https, `HTTP_PROXY`
+/// for http (upper or lower case), none for hosts in `NO_PROXY` (`*`, exact hosts, `.domain` or `domain`
+/// suffixes, optional ports) or for localhost and loopback addresses.
+pub fn proxy_for(scheme: &str, host_port: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let get = |k: &str| env(k).or_else(|| env(&k.to_ascii_lowercase())).filter(|v| !v.trim().is_empty());
+    let proxy = if scheme == "https" { get("HTTPS_PROXY") } else { get("HTTP_PROXY") }?;
+    let (host, port) = split_host_port(host_port);
+    let host = host.to_ascii_lowercase();
+    if host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
+        return None;
+    }
+    if let Some(no) = get("NO_PROXY") {
+        for entry in no.split([',', ' ']).map(str::trim).filter(|e| !e.is_empty()) {
+            if entry == "*" {
+                return None;
+            }
+            let (eh, ep) = split_host_port(entry);
+            if ep.is_some() && ep != port {
+                continue;
+            }
+            let eh = eh.to_ascii_lowercase();
+            let suffix = eh.trim_start_matches("*.").trim_start_matches('.');
+            if host == suffix || host.ends_with(&format!(".{suffix}")) {
+                return None;
+            }
+        }
+    }
+    Some(proxy.trim().to_string())
+}
+
+fn split_host_port(s: &str) -> (&str, Option<&str>) {
+    if let Some(rest) = s.strip_prefix('[') {
+        if let Some((h, after)) = rest.split_once(']') {
+            return (h, after.strip_prefix(':'));
+        }
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && p.bytes().all(|b| b.is_ascii_digit()) => (h, Some(p)),
+        _ => (s, None),
+    }
+}
+
+/// A proxy URL without its password, for logs and errors.
+fn redact_proxy(p: &str) -> String {
+    match (p.find("://"), p.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &p[..s], &p[at + 1..]),
+        _ => p.to_string(),
+    }
+}
+
 /// `repository:NAME:pull`
 pub fn pull_scope(repository: &str) -> String {
     format!("repository:{repository}:pull")
@@ -534,13 +622,13 @@ fn error_message(r: ureq::Response) -> String {
 }
 
 fn describe_transport(t: &ureq::Transport) -> String {
-    let mut s = t.to_string();
-    // ureq's message includes the URL again; keep the cause.
+    // ureq's Display repeats the URL; say what failed and why.
+    let mut s = t.kind().to_string();
+    if let Some(m) = t.message() {
+        s = format!("{s}: {m}");
+    }
     if let Some(src) = std::error::Error::source(t) {
-        let src = src.to_string();
-        if !s.contains(&src) {
-            s = format!("{s}: {src}");
-        }
+        s = format!("{s}: {src}");
     }
     s
 }
@@ -826,6 +914,43 @@ mod tests {
         assert!(matches!(io_to_registry(e, "x"), RegistryError::BlobDigest { .. }));
         let e = mk(&good, Some(3)).read_to_end(&mut Vec::new()).unwrap_err();
         assert!(e.to_string().contains("larger than the 3 bytes"), "{e}");
+    }
+
+    #[test]
+    fn proxies_follow_go_rules() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let e = env(&[
+            ("HTTPS_PROXY", "http://proxy:3128"),
+            ("http_proxy", "http://p2:80"),
+            ("NO_PROXY", "internal.example, .corp,10.0.0.1:5000"),
+        ]);
+        assert_eq!(proxy_for("https", "quay.io", &e).as_deref(), Some("http://proxy:3128"));
+        assert_eq!(proxy_for("http", "quay.io", &e).as_deref(), Some("http://p2:80"));
+        assert_eq!(proxy_for("https", "localhost:5000", &e), None);
+        assert_eq!(proxy_for("https", "127.0.0.1:5000", &e), None);
+        assert_eq!(proxy_for("https", "[::1]:5000", &e), None);
+        assert_eq!(proxy_for("https", "internal.example", &e), None);
+        assert_eq!(proxy_for("https", "reg.internal.example:443", &e), None);
+        assert_eq!(proxy_for("https", "x.corp", &e), None);
+        assert_eq!(proxy_for("https", "10.0.0.1:5000", &e), None);
+        assert_eq!(proxy_for("https", "10.0.0.1:5001", &e).as_deref(), Some("http://proxy:3128"));
+        assert_eq!(proxy_for("https", "notinternal.example", &e).as_deref(), Some("http://proxy:3128"));
+        let all = env(&[("HTTPS_PROXY", "http://proxy:3128"), ("no_proxy", "*")]);
+        assert_eq!(proxy_for("https", "quay.io", &all), None);
+        assert_eq!(proxy_for("https", "quay.io", &env(&[])), None);
+        assert_eq!(redact_proxy("http://u:secret@proxy:3128"), "http://***@proxy:3128");
+    }
+
+    #[test]
+    fn link_headers() {
+        assert_eq!(
+            next_link(r#"</v2/_catalog?last=b&n=100>; rel="next""#).as_deref(),
+            Some("/v2/_catalog?last=b&n=100")
+        );
+        assert_eq!(next_link(r#"<https://elsewhere/x>; rel="next""#), None);
+        assert_eq!(next_link(r#"</v2/x>; rel="prev""#), None);
     }
 
     #[test]

@@ -279,27 +279,34 @@ pub fn plan_layers(what: &str, m: &ImageManifest, diff_ids: &[Digest]) -> Result
 /// What a pull prints on stderr: nothing, or Podman's lines with progress bars (on a terminal).
 pub struct Reporter {
     bars: Option<indicatif::MultiProgress>,
+    /// Once a bar is drawn, lines must go through the MultiProgress to keep the bars intact.
+    drawing: AtomicBool,
 }
 
 impl Reporter {
     /// Progress only when stderr is a terminal and the caller is not quiet.
     pub fn new(quiet: bool) -> Reporter {
         let tty = std::io::stderr().is_terminal();
-        Reporter { bars: (!quiet && tty).then(indicatif::MultiProgress::new) }
+        Reporter { bars: (!quiet && tty).then(indicatif::MultiProgress::new), drawing: AtomicBool::new(false) }
     }
 
     pub fn silent() -> Reporter {
-        Reporter { bars: None }
+        Reporter { bars: None, drawing: AtomicBool::new(false) }
     }
 
     fn line(&self, s: &str) {
         if let Some(b) = &self.bars {
-            let _ = b.println(s);
+            if self.drawing.load(Ordering::SeqCst) {
+                let _ = b.println(s);
+            } else {
+                eprintln!("{s}");
+            }
         }
     }
 
     fn bar(&self, blob: &Digest, total: u64) -> Option<indicatif::ProgressBar> {
         let mp = self.bars.as_ref()?;
+        self.drawing.store(true, Ordering::SeqCst);
         let pb = mp.add(indicatif::ProgressBar::new(total));
         pb.set_style(
             indicatif::ProgressStyle::with_template(
@@ -341,10 +348,25 @@ pub fn pull_with(
     opts: &PullOptions,
     reporter: &Reporter,
 ) -> Result<ImageRecord> {
+    // Podman accepts the docker:// transport prefix; it is the only transport a pull here knows.
+    let input = input.strip_prefix("docker://").unwrap_or(input);
     // Reject malformed names before anything else.
     Reference::parse_unresolved(input)?;
+    let conf = std::cell::OnceCell::new();
     let local = || -> Result<Option<ImageRecord>> {
-        store.find_image(input).with_context(|| format!("looking up {input} in local storage"))
+        if let Some(img) = store.find_image(input).with_context(|| format!("looking up {input} in local storage"))? {
+            return Ok(Some(img));
+        }
+        // A short name: also look for what it resolves to (registries.conf), whatever the store's rule.
+        if Reference::parse_unresolved(input)?.is_short() {
+            let conf = conf.get_or_init(|| RegistriesConf::load().unwrap_or_default());
+            for cand in conf.candidates(input).unwrap_or_default() {
+                if let Some(img) = store.find_image(&cand.familiar_name())? {
+                    return Ok(Some(img));
+                }
+            }
+        }
+        Ok(None)
     };
     match policy {
         PullPolicy::Missing => {
@@ -404,12 +426,10 @@ fn combine_errors(input: &str, mut errors: Vec<(Reference, anyhow::Error)>) -> a
 
 /// Is this remote image already complete in storage? Then only its names may need updating.
 fn already_present(store: &Store, remote: &Remote) -> Result<Option<ImageRecord>> {
-    let top = format!("{}@{}", remote.name.name(), remote.top_digest);
-    let inst = format!("{}@{}", remote.name.name(), remote.manifest_digest);
+    // Match on the platform manifest: an index digest says nothing about which platform is local.
+    let inst = format!("@{}", remote.manifest_digest);
     for img in store.images()? {
-        let same = img.digest == remote.top_digest
-            || img.digest == remote.manifest_digest
-            || img.repo_digests.iter().any(|d| *d == top || *d == inst);
+        let same = img.digest == remote.manifest_digest || img.repo_digests.iter().any(|d| d.ends_with(&inst));
         if !same {
             continue;
         }
@@ -566,6 +586,11 @@ fn fetch_layers(
             });
         }
     });
+    // The bars are finished and stay as they are: plain lines from here on.
+    if reporter.drawing.swap(false, Ordering::SeqCst) {
+        // indicatif leaves the cursor at the end of the last bar.
+        eprintln!();
+    }
     if let Some(e) = first_err.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);
     }
@@ -747,7 +772,7 @@ mod tests {
             r#"{{"architecture":"amd64","os":"linux","created":"2024-01-01T00:00:00Z","rootfs":{{"type":"layers","diff_ids":["{d}"]}}}}"#
         );
         let c = parse_config("x", cfg.into_bytes(), d.clone()).unwrap();
-        assert_eq!(c.diff_ids, [d.clone()]);
+        assert_eq!(c.diff_ids, std::slice::from_ref(&d));
         assert_eq!(c.created.as_deref(), Some("2024-01-01T00:00:00Z"));
         assert!(parse_config("x", b"{}".to_vec(), d.clone()).unwrap_err().to_string().contains("diff_ids"));
         assert!(parse_config("x", br#"{"rootfs":{"diff_ids":["nope"]}}"#.to_vec(), d).is_err());

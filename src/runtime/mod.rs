@@ -25,10 +25,16 @@ pub fn command(ctx: &Context, bundle: &Path, id: &str, pid_file: &Path) -> Resul
     }
 }
 
-/// After the runtime process exited: drop an external runtime's state for the container.
-pub fn after_exit(ctx: &Context, id: &str) {
-    if let Some(rt) = external_name(ctx) {
-        external::delete(ctx, rt, id);
+/// After the runtime process exited with `code`: drop an external runtime's state for the container, and
+/// turn the runtime's own failures (not the container's) into 125/126/127 like Podman. Returns the exit
+/// code to report.
+pub fn after_exit(ctx: &Context, id: &str, bundle: &Path, code: i32) -> i32 {
+    match external_name(ctx) {
+        Some(rt) => {
+            external::delete(ctx, rt, id);
+            external::map_exit(bundle, code)
+        }
+        None => code,
     }
 }
 

@@ -140,8 +140,18 @@ impl IdPolicy {
     }
 
     fn describe(ranges: &[(u64, u64)]) -> String {
+        // Merge adjacent ranges (`0 1002 1` + `1 100000 65536` is container ids 0-65536).
+        let mut sorted = ranges.to_vec();
+        sorted.sort();
+        let mut merged: Vec<(u64, u64)> = Vec::new();
+        for (s, n) in sorted {
+            match merged.last_mut() {
+                Some(last) if last.0 + last.1 == s => last.1 += n,
+                _ => merged.push((s, n)),
+            }
+        }
         let v: Vec<String> =
-            ranges.iter().map(|(s, n)| if *n == 1 { s.to_string() } else { format!("{}-{}", s, s + n - 1) }).collect();
+            merged.iter().map(|(s, n)| if *n == 1 { s.to_string() } else { format!("{}-{}", s, s + n - 1) }).collect();
         if v.is_empty() {
             "none".into()
         } else {
@@ -404,7 +414,9 @@ pub(crate) fn empty_dir(dirfd: RawFd) -> io::Result<()> {
 
 /// Remove `name` in `dirfd`, recursively for a directory; absent is fine.
 pub(crate) fn remove_at(dirfd: RawFd, name: &OsStr) -> io::Result<()> {
-    let Some(st) = lstat_at(dirfd, name)? else { return Ok(()) };
+    let Some(st) = lstat_at(dirfd, name)? else {
+        return Ok(());
+    };
     if is_dir(&st) {
         let sub = open_dir_at(dirfd, name)?;
         empty_dir(sub.as_raw_fd())?;
@@ -685,7 +697,9 @@ impl Extractor<'_> {
             }
             tar::EntryType::Symlink => {
                 let owner = self.owner(uid, gid, &entry)?;
-                let Some(target) = link else { return Err(self.refuse(&entry, "symlink without a target")) };
+                let Some(target) = link else {
+                    return Err(self.refuse(&entry, "symlink without a target"));
+                };
                 let dirfd = self.parent_fd(parent, &entry)?;
                 self.clear_slot(dirfd, name, false, &entry)?;
                 nix::unistd::symlinkat(&target, Some(dirfd), name)
@@ -704,7 +718,9 @@ impl Extractor<'_> {
                     .map_err(|e| self.io(&entry, "setting the mtime", e))?;
             }
             tar::EntryType::Link => {
-                let Some(target) = link else { return Err(self.refuse(&entry, "hardlink without a target")) };
+                let Some(target) = link else {
+                    return Err(self.refuse(&entry, "hardlink without a target"));
+                };
                 let tcomps = components(&target)
                     .map_err(|r| self.refuse(&entry, format!("hardlink target {:?}: {r}", target)))?;
                 let Some((tname, tparent)) = tcomps.split_last() else {

@@ -203,7 +203,8 @@ fn opaque_xattr_name_follows_the_namespace() {
 
 #[test]
 fn evil_names_are_refused_and_nothing_is_written_outside() {
-    let cases: Vec<(&[u8], tar::EntryType, Option<&[u8]>)> = vec![
+    type Case = (&'static [u8], tar::EntryType, Option<&'static [u8]>);
+    let cases: Vec<Case> = vec![
         (b"../x", tar::EntryType::Regular, None),
         (b"/etc/x", tar::EntryType::Regular, None),
         (b"a/../../x", tar::EntryType::Regular, None),

@@ -11,6 +11,7 @@
 
 pub mod digest;
 pub mod extract;
+pub mod report;
 pub mod rootfs;
 pub mod store;
 mod sys;

@@ -337,8 +337,12 @@ impl Store {
         else {
             return;
         };
-        let Ok(_guard) = Flock::lock(f, FlockArg::LockExclusiveNonblock) else { return };
-        let Ok(rd) = std::fs::read_dir(self.root.join("tmp")) else { return };
+        let Ok(_guard) = Flock::lock(f, FlockArg::LockExclusiveNonblock) else {
+            return;
+        };
+        let Ok(rd) = std::fs::read_dir(self.root.join("tmp")) else {
+            return;
+        };
         for e in rd.flatten() {
             let p = e.path();
             tracing::debug!("removing leftover staging {}", p.display());
@@ -639,6 +643,14 @@ impl Store {
         self.remove_unused_layers(&f)
     }
 
+    /// Delete every layer no image uses (e.g. the layers of a pull that failed on a later layer).
+    /// Returns the removed layers.
+    pub fn prune_layers(&self) -> Result<Vec<Digest>> {
+        let _lock = self.lock()?;
+        let f = self.load_images()?;
+        self.remove_unused_layers(&f)
+    }
+
     /// Delete layers no image record references (after a crash or an rmi), skipping layers another
     /// process is importing right now. Callers hold the store lock.
     fn remove_unused_layers(&self, f: &ImagesFile) -> Result<Vec<Digest>> {
@@ -655,7 +667,9 @@ impl Store {
             if used.contains(name.as_str()) {
                 continue;
             }
-            let Ok(d) = Digest::parse(&format!("sha256:{name}")) else { continue };
+            let Ok(d) = Digest::parse(&format!("sha256:{name}")) else {
+                continue;
+            };
             let lock_path = self.root.join("locks").join(format!("{name}.lock"));
             let Ok(lock) = lock_file(&lock_path, FlockArg::LockExclusiveNonblock) else {
                 continue; // being imported by another pull: it will be used
@@ -742,7 +756,7 @@ pub fn find_in(images: &[ImageRecord], input: &str) -> Result<Option<ImageRecord
     }
     if let Ok(p) = crate::image::reference::Reference::parse(input) {
         let full = p.to_string();
-        if let Some(i) = images.iter().find(|i| i.names.iter().any(|n| *n == full)) {
+        if let Some(i) = images.iter().find(|i| i.names.contains(&full)) {
             return Ok(Some(i.clone()));
         }
     }

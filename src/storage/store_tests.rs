@@ -1,5 +1,4 @@
 use super::*;
-use std::io::Write as _;
 
 fn gz_layer(files: &[(&str, &[u8])]) -> (Vec<u8>, Digest, Digest) {
     let mut b = tar::Builder::new(Vec::new());

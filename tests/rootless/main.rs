@@ -7,5 +7,8 @@
 mod common;
 
 mod fixtures;
+mod pull;
+mod run;
 mod smoke;
+mod store;
 mod userns;
