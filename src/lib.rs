@@ -11,6 +11,7 @@ pub mod format;
 pub mod image;
 pub mod logs;
 pub mod monitor;
+pub mod network;
 pub mod plan;
 pub mod run;
 pub mod runtime;

@@ -41,3 +41,12 @@ impl Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Close every descriptor from `first` on (in a child between fork and exec: launchers run in the
+/// background and must not keep the engine's pipes open).
+pub(crate) fn close_fds_from(first: i32) {
+    // SAFETY: close_range(2) only closes descriptors; async-signal-safe.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, first as libc::c_uint, libc::c_uint::MAX, 0 as libc::c_uint);
+    }
+}

@@ -10,6 +10,7 @@
 //! for it to exit), writes its pid (`--pid FILE`), and quits when the namespace file is deleted.
 
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use crate::ports::PortMapping;
@@ -106,6 +107,15 @@ fn clean_output(out: &[u8]) -> String {
 pub fn start(bin: &Path, inv: &Invocation, pid_file: &Path) -> Result<u32> {
     let mut cmd = Command::new(bin);
     cmd.args(&inv.args).stdin(Stdio::null());
+    // pasta stays in the background: it must not hold the caller's other descriptors (a readiness
+    // pipe would never see EOF).
+    // SAFETY: close_range is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            crate::close_fds_from(3);
+            Ok(())
+        });
+    }
     tracing::debug!("running {cmd:?}");
     let out = cmd.output().map_err(|e| Error::new(format!("running {}: {e}", bin.display())))?;
     let text = clean_output(&[out.stdout.as_slice(), out.stderr.as_slice()].concat());

@@ -215,6 +215,7 @@ pub fn start(bin: &Path, o: &Options, netns: &Path, api_socket: &Path, log: &Pat
             if libc::dup2(rw, READY_FD) < 0 || libc::dup2(er, EXIT_FD) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            crate::close_fds_from(EXIT_FD + 1);
             Ok(())
         });
     }

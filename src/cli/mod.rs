@@ -3,6 +3,7 @@
 
 pub mod container;
 pub mod image;
+pub mod port;
 pub mod registry;
 pub mod system;
 
@@ -95,6 +96,8 @@ pub enum Command {
     Wait(container::WaitArgs),
     /// Fetch the logs of one or more containers
     Logs(container::LogsArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(port::PortArgs),
     /// Display the configuration of an object (image or container)
     Inspect(image::InspectArgs),
 
@@ -190,6 +193,7 @@ pub fn main() -> i32 {
         Command::Rm(a) => container::rm(&ctx, a),
         Command::Wait(a) => container::wait(&ctx, a),
         Command::Logs(a) => container::logs(&ctx, a),
+        Command::Port(a) => port::port(&ctx, a),
         Command::InternalMonitor { id } => crate::run::monitor_main(&ctx, &id),
         Command::InternalProbeDriver => system::probe_driver(&ctx),
         Command::Inspect(a) => image::inspect(&ctx, a),

@@ -558,8 +558,13 @@ pub fn build(plan: &ContainerPlan) -> Result<Spec> {
     let mut namespaces: Vec<LinuxNamespace> = Vec::new();
     let ns = |t| LinuxNamespaceBuilder::default().typ(t).build();
     namespaces.push(ns(LinuxNamespaceType::Pid)?);
-    if plan.network == NetworkMode::None {
-        namespaces.push(ns(LinuxNamespaceType::Network)?);
+    if plan.network != NetworkMode::Host {
+        // Joined by path when the engine created it (pasta, slirp4netns, none) or it exists already.
+        let mut n = ns(LinuxNamespaceType::Network)?;
+        if let Some(p) = &plan.netns_path {
+            n.set_path(Some(p.clone()));
+        }
+        namespaces.push(n);
     }
     namespaces.push(ns(LinuxNamespaceType::Ipc)?);
     namespaces.push(ns(LinuxNamespaceType::Uts)?);
