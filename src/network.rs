@@ -93,11 +93,8 @@ pub fn plan(ctx: &Context, state: &State, a: &NetworkArgs, image: &ImageRunConfi
         .flatten()
         .and_then(|s| s.trim().parse().ok());
     net::ports::check_available(&ports, unpriv).map_err(user_error)?;
-    let dns = net::etc::DnsOptions {
-        servers: a.dns.to_vec(),
-        search: a.dns_search.to_vec(),
-        options: a.dns_option.to_vec(),
-    };
+    let dns =
+        net::etc::DnsOptions { servers: a.dns.to_vec(), search: a.dns_search.to_vec(), options: a.dns_option.to_vec() };
     dns.validate().map_err(user_error)?;
     for h in a.add_host {
         net::etc::parse_add_host(h).map_err(user_error)?;
@@ -141,7 +138,7 @@ fn host_default_ipv4() -> Option<(String, String)> {
     let gw = u32::from_str_radix(&gw, 16).ok().map(|g| std::net::Ipv4Addr::from(u32::from_be(g)).to_string())?;
     let addrs = nix::ifaddrs::getifaddrs().ok()?;
     let ip = addrs.filter(|a| a.interface_name == iface).find_map(|a| {
-        a.address.and_then(|s| s.as_sockaddr_in().map(|sin| std::net::Ipv4Addr::from(sin.ip()).to_string()))
+        a.address.and_then(|s| s.as_sockaddr_in().map(|sin| sin.ip().to_string()))
     })?;
     Some((ip, gw))
 }
@@ -207,7 +204,13 @@ fn start_launcher(
         (NetworkMode::Pasta(opts), Some(bin)) => {
             let pid_file = bundle.join("pasta.pid");
             let _ = std::fs::remove_file(&pid_file);
-            let inv = net::pasta::args(opts, &plan.ports, netns, &pid_file).map_err(user_error)?;
+            let mut opts = opts.clone();
+            if !ctx.rootless {
+                // As real root pasta would switch to nobody, who cannot reach the namespace file under
+                // the root-only run directory.
+                opts.splice(0..0, ["--runas".to_string(), "0".to_string()]);
+            }
+            let inv = net::pasta::args(&opts, &plan.ports, netns, &pid_file).map_err(user_error)?;
             let pid = net::pasta::start(bin, &inv, &pid_file).map_err(user_error)?;
             st.launcher = Some("pasta".into());
             st.launcher_pid = pid as i64;

@@ -199,7 +199,12 @@ pub fn stored_plan(rec: &ContainerRecord) -> Result<ContainerPlan> {
 
 /// Make the container's rootfs and bundle ready: remount the rootfs when it is not mounted (after a
 /// reboot or when the engine namespace was recreated), generate /etc files and config.json.
-fn prepare(ctx: &Context, state: &State, rec: &mut ContainerRecord, plan: &ContainerPlan) -> Result<std::path::PathBuf> {
+fn prepare(
+    ctx: &Context,
+    state: &State,
+    rec: &mut ContainerRecord,
+    plan: &ContainerPlan,
+) -> Result<std::path::PathBuf> {
     let dir = container::storage_dir(ctx, &rec.id);
     let driver = rec.config["Driver"].as_str().map(rootfs::Driver::parse).transpose()?;
     if driver != Some(rootfs::Driver::Vfs) && !is_mountpoint(&dir.join("merged")) {
@@ -238,11 +243,13 @@ pub fn start_foreground(
     plan: &ContainerPlan,
     interactive: bool,
 ) -> Result<i32> {
-    let _lock = state.lock_container(&rec.id)?;
+    // The lock serialises starting; it is released once the container runs, so `stop`, `kill` and
+    // `exec` from other commands are not blocked for the container's lifetime.
+    let mut lock = Some(state.lock_container(&rec.id)?);
     let result = prepare(ctx, state, rec, plan).and_then(|bundle| {
         rec.monitor_pid = std::process::id() as i64;
         let io = monitor::Stdio3::Inherit { interactive };
-        monitor::supervise(ctx, state, rec, &bundle, io)
+        monitor::supervise_notify(ctx, state, rec, &bundle, io, &mut |_| drop(lock.take()))
     });
     if result.is_err() && rec.state != "exited" {
         rec.state = "exited".into();
@@ -310,12 +317,14 @@ pub fn monitor_main(ctx: &Context, id: &str) -> Result<i32> {
     let _ = nix::sys::prctl::set_name(c"warren-monitor");
     // SAFETY: fd 3 was set up by start_detached as the write end of the readiness pipe.
     let mut ready = Some(unsafe { std::fs::File::from_raw_fd(3) });
+    // The runtime and the container must not inherit the pipe: `run -d` waits for its EOF.
+    let _ = nix::fcntl::fcntl(3, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
     let state = State::open(&ctx.storage_root)?;
     let mut rec = state.get(id)?;
     let plan = stored_plan(&rec)?;
     let restart = RestartPolicy::from_config(&rec.config);
     loop {
-        let lock = state.lock_container(&rec.id)?;
+        let mut lock = Some(state.lock_container(&rec.id)?);
         let log = container::log_path(ctx, &rec.id);
         if let Some(p) = log.parent() {
             std::fs::create_dir_all(p)?;
@@ -324,6 +333,7 @@ pub fn monitor_main(ctx: &Context, id: &str) -> Result<i32> {
             rec.monitor_pid = std::process::id() as i64;
             let r =
                 monitor::supervise_notify(ctx, &state, &mut rec, &bundle, monitor::Stdio3::Log(log), &mut |started| {
+                    drop(lock.take());
                     if let Some(mut f) = ready.take() {
                         let _ = match started {
                             Ok(()) => writeln!(f, "ok"),
@@ -331,9 +341,9 @@ pub fn monitor_main(ctx: &Context, id: &str) -> Result<i32> {
                         };
                     }
                 });
-            drop(lock);
             r
         });
+        drop(lock.take());
         let code = match result {
             Ok(c) => c,
             Err(e) => {

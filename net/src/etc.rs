@@ -71,11 +71,8 @@ pub fn resolv_conf(host: &str, first: &[String], keep_loopback: bool, user: &Dns
         }
         v
     };
-    let search = if user.search.is_empty() {
-        h.search
-    } else {
-        user.search.iter().filter(|s| *s != ".").cloned().collect()
-    };
+    let search =
+        if user.search.is_empty() { h.search } else { user.search.iter().filter(|s| *s != ".").cloned().collect() };
     let options = if user.options.is_empty() { h.options } else { user.options.clone() };
     let mut out = String::new();
     if !search.is_empty() {
@@ -153,7 +150,8 @@ pub fn hosts(base: &str, add: &[(Vec<String>, String)], own: Option<(&str, &[&st
 mod tests {
     use super::*;
 
-    const HOST: &str = "# generated\nsearch example.com lab\nnameserver 127.0.0.53\nnameserver 10.1.1.1\noptions edns0\n";
+    const HOST: &str =
+        "# generated\nsearch example.com lab\nnameserver 127.0.0.53\nnameserver 10.1.1.1\noptions edns0\n";
 
     #[test]
     fn resolv_for_pasta_skips_loopback_resolvers() {

@@ -73,7 +73,11 @@ pub fn parse(s: Option<&str>) -> Result<Option<NetworkMode>> {
         }
         "ns" => match opts {
             Some(p) if p.starts_with('/') => NetworkMode::Path(p.to_string()),
-            _ => return Err(Error::new(format!("invalid --network {s:?}: ns: needs an absolute path (ns:/run/netns/NAME)"))),
+            _ => {
+                return Err(Error::new(format!(
+                    "invalid --network {s:?}: ns: needs an absolute path (ns:/run/netns/NAME)"
+                )))
+            }
         },
         "container" => match opts {
             Some(c) if !c.is_empty() => NetworkMode::Container(c.to_string()),
@@ -97,9 +101,10 @@ pub fn find_in_path(name: &str) -> Option<PathBuf> {
 
 fn find_in(name: &str, path: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    path.split(':').filter(|d| !d.is_empty()).map(|d| Path::new(d).join(name)).find(|p| {
-        std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
-    })
+    path.split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(name))
+        .find(|p| std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false))
 }
 
 /// The default mode: pasta when it is on PATH, else slirp4netns, else an error that says how to go on.
@@ -154,8 +159,7 @@ mod tests {
         let (m, why) = choose_default(|n| Some(PathBuf::from(format!("/usr/bin/{n}")))).unwrap();
         assert_eq!(m, NetworkMode::Pasta(vec![]));
         assert!(why.contains("/usr/bin/pasta"));
-        let (m, why) =
-            choose_default(|n| (n == "slirp4netns").then(|| PathBuf::from("/usr/bin/slirp4netns"))).unwrap();
+        let (m, why) = choose_default(|n| (n == "slirp4netns").then(|| PathBuf::from("/usr/bin/slirp4netns"))).unwrap();
         assert_eq!(m, NetworkMode::Slirp4netns(vec![]));
         assert!(why.starts_with("pasta not found in PATH; using slirp4netns"));
         let e = choose_default(|_| None).unwrap_err().to_string();

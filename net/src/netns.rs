@@ -44,14 +44,8 @@ pub fn create(path: &Path) -> Result<()> {
 /// `ip link set lo up` in the calling thread's network namespace.
 fn loopback_up() -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
-    let sock = std::net::UdpSocket::bind("127.0.0.1:0").or_else(|_| {
-        // Binding 127.0.0.1 needs lo up on some kernels; any AF_INET datagram socket will do.
-        std::net::UdpSocket::bind("0.0.0.0:0")
-    });
-    let sock = match sock {
-        Ok(s) => s,
-        Err(e) => return Err(e),
-    };
+    // Any AF_INET datagram socket will do for the interface ioctls.
+    let sock = std::net::UdpSocket::bind("0.0.0.0:0")?;
     // SAFETY: ifreq is plain old data; the name is NUL-terminated within IFNAMSIZ; the ioctls read and
     // write only that struct.
     unsafe {

@@ -9,8 +9,8 @@
 //! `--netns PATH`. pasta forks to the background once the namespace is configured (so the caller waits
 //! for it to exit), writes its pid (`--pid FILE`), and quits when the namespace file is deleted.
 
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::ports::PortMapping;
@@ -74,7 +74,13 @@ pub fn args(user: &[String], ports: &[PortMapping], netns: &Path, pid_file: &Pat
         let addr = if m.host_ip.is_empty() { String::new() } else { format!("{}/", m.host_ip) };
         let last = |p: u16| p as u32 + m.range.max(1) as u32 - 1;
         args.push(flag.into());
-        args.push(format!("{addr}{}-{}:{}-{}", m.host_port, last(m.host_port), m.container_port, last(m.container_port)));
+        args.push(format!(
+            "{addr}{}-{}:{}-{}",
+            m.host_port,
+            last(m.host_port),
+            m.container_port,
+            last(m.container_port)
+        ));
     }
     if dns_forward.is_empty() {
         args.extend(["--dns-forward".to_string(), DNS_FORWARD.to_string()]);

@@ -156,17 +156,17 @@ pub fn check_available(ports: &[PortMapping], unprivileged_start: Option<u16>) -
             let shown = if m.host_ip.is_empty() { "0.0.0.0".to_string() } else { m.host_ip.clone() };
             match r {
                 Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                    return Err(Error::new(format!(
-                        "cannot publish port {port}/{}: {shown}:{port} is already in use by another process on the host; \
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Err(Error::new(format!(
+                    "cannot publish port {port}/{}: {shown}:{port} is already in use by another process on the host; \
                          choose another host port (-p {}:{}) or stop what holds it (ss -ltnp | grep :{port})",
-                        m.protocol,
-                        port.wrapping_add(1),
-                        m.container_port
-                    )))
-                }
+                    m.protocol,
+                    port.wrapping_add(1),
+                    m.container_port
+                ))),
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                    let limit = unprivileged_start.map(|n| format!(" (here the first unprivileged port is {n})")).unwrap_or_default();
+                    let limit = unprivileged_start
+                        .map(|n| format!(" (here the first unprivileged port is {n})"))
+                        .unwrap_or_default();
                     return Err(Error::new(format!(
                         "cannot publish port {port}/{} on {shown}: permission denied{limit}; rootless, ports below \
                          net.ipv4.ip_unprivileged_port_start need the host admin to lower it \
@@ -281,10 +281,7 @@ mod tests {
         assert_eq!(parse_publish("[::1]:8080:80").unwrap(), vec![pm("::1", 80, 8080, 1, "tcp")]);
         assert_eq!(parse_publish("8080-8081:80-81").unwrap(), vec![pm("", 80, 8080, 2, "tcp")]);
         assert_eq!(parse_publish("80-81").unwrap(), vec![pm("", 80, 0, 1, "tcp"), pm("", 81, 0, 1, "tcp")]);
-        assert_eq!(
-            parse_publish("53:53/tcp,udp").unwrap(),
-            vec![pm("", 53, 53, 1, "tcp"), pm("", 53, 53, 1, "udp")]
-        );
+        assert_eq!(parse_publish("53:53/tcp,udp").unwrap(), vec![pm("", 53, 53, 1, "tcp"), pm("", 53, 53, 1, "udp")]);
     }
 
     #[test]

@@ -192,7 +192,14 @@ fn dup_high(fd: RawFd) -> Result<OwnedFd> {
 }
 
 /// Start slirp4netns for `netns`, wait until it is ready, publish `ports`. Its output goes to `log`.
-pub fn start(bin: &Path, o: &Options, netns: &Path, api_socket: &Path, log: &Path, ports: &[PortMapping]) -> Result<Running> {
+pub fn start(
+    bin: &Path,
+    o: &Options,
+    netns: &Path,
+    api_socket: &Path,
+    log: &Path,
+    ports: &[PortMapping],
+) -> Result<Running> {
     let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::new(format!("pipe: {e}")));
     let (ready_r, ready_w) = pipe()?;
     let (exit_r, exit_w) = pipe()?;
@@ -235,10 +242,7 @@ pub fn start(bin: &Path, o: &Options, netns: &Path, api_socket: &Path, log: &Pat
         Error::new(format!("slirp4netns failed: {why}: {}{hint}", out.trim()))
     };
     // Wait for "1" on the ready fd (EOF means it died).
-    let mut fds = [nix::poll::PollFd::new(
-        std::os::fd::AsFd::as_fd(&ready_r),
-        nix::poll::PollFlags::POLLIN,
-    )];
+    let mut fds = [nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(&ready_r), nix::poll::PollFlags::POLLIN)];
     match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(10_000u16)) {
         Ok(0) => return Err(failed(&mut child, "not ready after 10 seconds".into())),
         Ok(_) => {}
@@ -303,8 +307,8 @@ mod tests {
     fn parses_podman_options() {
         let o = Options::parse(&[]).unwrap();
         assert_eq!(o, Options::default());
-        let o = Options::parse(&["allow_host_loopback=true".into(), "mtu=1500".into(), "cidr=10.5.0.0/16".into()])
-            .unwrap();
+        let o =
+            Options::parse(&["allow_host_loopback=true".into(), "mtu=1500".into(), "cidr=10.5.0.0/16".into()]).unwrap();
         assert!(o.allow_host_loopback);
         assert_eq!(o.mtu, 1500);
         assert_eq!(o.guest_ip(), "10.5.0.100");
@@ -319,7 +323,10 @@ mod tests {
     #[test]
     fn default_addresses() {
         let o = Options::default();
-        assert_eq!((o.guest_ip(), o.host_ip(), o.dns_ip()), ("10.0.2.100".into(), "10.0.2.2".into(), "10.0.2.3".into()));
+        assert_eq!(
+            (o.guest_ip(), o.host_ip(), o.dns_ip()),
+            ("10.0.2.100".into(), "10.0.2.2".into(), "10.0.2.3".into())
+        );
     }
 
     #[test]

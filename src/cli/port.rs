@@ -46,7 +46,8 @@ pub fn port(ctx: &Context, args: PortArgs) -> Result<i32> {
             continue;
         }
         let ports = crate::network::ports_of(rec);
-        let lines = net::ports::port_lines(&ports, want.as_deref()).map_err(|e| ExitError::new(EXIT_ENGINE, e.to_string()))?;
+        let lines =
+            net::ports::port_lines(&ports, want.as_deref()).map_err(|e| ExitError::new(EXIT_ENGINE, e.to_string()))?;
         let Some(lines) = lines else {
             let w = want.clone().unwrap_or_default();
             let w = if w.contains('/') { w } else { format!("{w}/tcp") };

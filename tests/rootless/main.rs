@@ -7,6 +7,7 @@
 mod common;
 
 mod fixtures;
+mod network;
 mod pull;
 mod run;
 mod smoke;

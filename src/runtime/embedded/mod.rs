@@ -180,11 +180,9 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     let mut flags = CloneFlags::empty();
     let mut userns = false;
     for ns in spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()).into_iter().flatten() {
-        if ns.path().is_some() {
-            return Err(runtime_error(format!(
-                "joining an existing {:?} namespace is not supported by the embedded runtime; use --runtime crun",
-                ns.typ()
-            )));
+        if let Some(path) = ns.path() {
+            join_namespace(ns.typ(), path)?;
+            continue;
         }
         flags |= match ns.typ() {
             LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
@@ -235,6 +233,30 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     }
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&saved_mask), None);
     result
+}
+
+/// Join an existing namespace given by path (`linux.namespaces[].path`: the network namespace the engine
+/// made for pasta/slirp4netns, another container's) before the container process is cloned, so that
+/// it inherits it. Done here rather than in the container process because that one may already be in a
+/// nested user namespace (`--userns=keep-id`), which has no privilege over a namespace owned by the
+/// engine's. The runtime is single-threaded, so setns applies to the whole process.
+fn join_namespace(typ: LinuxNamespaceType, path: &Path) -> Result<()> {
+    let flag = match typ {
+        LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+        LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+        LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+        other => return Err(runtime_error(format!(
+            "joining an existing {other:?} namespace ({}) is not supported by the embedded runtime; use --runtime crun",
+            path.display()
+        ))),
+    };
+    let f = std::fs::File::open(path)
+        .map_err(|e| runtime_error(format!("opening the {typ:?} namespace {}: {e}", path.display())))?;
+    nix::sched::setns(&f, flag).map_err(|e| {
+        runtime_error(format!("joining the {typ:?} namespace {} (setns): {}", path.display(), e.desc()))
+    })?;
+    tracing::debug!("joined the {typ:?} namespace {}", path.display());
+    Ok(())
 }
 
 fn monitor(
