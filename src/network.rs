@@ -137,9 +137,9 @@ fn host_default_ipv4() -> Option<(String, String)> {
     })?;
     let gw = u32::from_str_radix(&gw, 16).ok().map(|g| std::net::Ipv4Addr::from(u32::from_be(g)).to_string())?;
     let addrs = nix::ifaddrs::getifaddrs().ok()?;
-    let ip = addrs.filter(|a| a.interface_name == iface).find_map(|a| {
-        a.address.and_then(|s| s.as_sockaddr_in().map(|sin| sin.ip().to_string()))
-    })?;
+    let ip = addrs
+        .filter(|a| a.interface_name == iface)
+        .find_map(|a| a.address.and_then(|s| s.as_sockaddr_in().map(|sin| sin.ip().to_string())))?;
     Some((ip, gw))
 }
 
@@ -349,15 +349,26 @@ pub fn ps_ports(rec: &ContainerRecord) -> String {
     net::ports::ps_string(&ports_of(rec))
 }
 
-/// `inspect`'s NetworkSettings for a container.
-pub fn inspect_settings(rec: &ContainerRecord) -> serde_json::Value {
+/// `inspect`'s network fields for a container: (NetworkSettings, HostConfig) entries to merge into the
+/// objects `inspect` builds.
+pub fn inspect_fields(rec: &ContainerRecord, plan: &ContainerPlan) -> (serde_json::Value, serde_json::Value) {
     let st: NetworkState = serde_json::from_value(rec.config["NetworkState"].clone()).unwrap_or_default();
     let running = crate::container::is_running(rec);
-    serde_json::json!({
-        "Ports": net::ports::inspect_json(&ports_of(rec)),
+    let ports = net::ports::inspect_json(&plan.ports);
+    let settings = serde_json::json!({
+        "Ports": ports,
         "SandboxKey": if running { st.netns.map(|p| p.display().to_string()).unwrap_or_default() } else { String::new() },
         "IPAddress": if running { st.ip.unwrap_or_default() } else { String::new() },
-    })
+    });
+    let host_config = serde_json::json!({
+        "NetworkMode": plan.network.name(),
+        "PortBindings": ports,
+        "Dns": plan.dns.servers,
+        "DnsSearch": plan.dns.search,
+        "DnsOptions": plan.dns.options,
+        "ExtraHosts": plan.add_hosts,
+    });
+    (settings, host_config)
 }
 
 /// The network options of `run`/`create`.

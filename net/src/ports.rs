@@ -156,13 +156,15 @@ pub fn check_available(ports: &[PortMapping], unprivileged_start: Option<u16>) -
             let shown = if m.host_ip.is_empty() { "0.0.0.0".to_string() } else { m.host_ip.clone() };
             match r {
                 Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Err(Error::new(format!(
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    return Err(Error::new(format!(
                     "cannot publish port {port}/{}: {shown}:{port} is already in use by another process on the host; \
                          choose another host port (-p {}:{}) or stop what holds it (ss -ltnp | grep :{port})",
                     m.protocol,
                     port.wrapping_add(1),
                     m.container_port
-                ))),
+                )))
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                     let limit = unprivileged_start
                         .map(|n| format!(" (here the first unprivileged port is {n})"))

@@ -772,6 +772,22 @@ mod tests {
     }
 
     #[test]
+    fn network_namespace_joined_by_path() {
+        let mut p = plan();
+        p.network = NetworkMode::Pasta(vec![]);
+        p.netns_path = Some("/run/user/1/warren/netns/abc".into());
+        let spec = build(&p).unwrap();
+        let nss = spec.linux().as_ref().unwrap().namespaces().clone().unwrap();
+        let net = nss.iter().find(|n| n.typ() == LinuxNamespaceType::Network).unwrap();
+        assert_eq!(net.path().as_deref(), Some(std::path::Path::new("/run/user/1/warren/netns/abc")));
+        // Checked at create time, before any namespace exists: a new one.
+        p.netns_path = None;
+        let spec = build(&p).unwrap();
+        let nss = spec.linux().as_ref().unwrap().namespaces().clone().unwrap();
+        assert!(nss.iter().any(|n| n.typ() == LinuxNamespaceType::Network && n.path().is_none()));
+    }
+
+    #[test]
     fn rlimits_never_exceed_the_hard_limit() {
         let spec = build(&plan()).unwrap();
         let rl = spec.process().as_ref().unwrap().rlimits().as_ref().unwrap();

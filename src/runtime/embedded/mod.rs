@@ -245,10 +245,12 @@ fn join_namespace(typ: LinuxNamespaceType, path: &Path) -> Result<()> {
         LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
         LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
         LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
-        other => return Err(runtime_error(format!(
+        other => {
+            return Err(runtime_error(format!(
             "joining an existing {other:?} namespace ({}) is not supported by the embedded runtime; use --runtime crun",
             path.display()
-        ))),
+        )))
+        }
     };
     let f = std::fs::File::open(path)
         .map_err(|e| runtime_error(format!("opening the {typ:?} namespace {}: {e}", path.display())))?;
