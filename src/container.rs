@@ -74,7 +74,7 @@ pub fn auto_remove(rec: &ContainerRecord) -> bool {
 /// Undo what starting a container did: unmount its rootfs, drop its bundle; with `remove`, also delete
 /// its storage and its record. Idempotent, collects errors instead of stopping at the first.
 pub fn cleanup(ctx: &Context, state: &State, rec: &ContainerRecord, remove: bool) -> Result<()> {
-    let mut errors = vec![];
+    let mut errors = crate::network::teardown(ctx, rec);
     let dir = storage_dir(ctx, &rec.id);
     rootfs::unmount(&dir.join("merged"));
     crate::procs::remove_freezer(&rec.id);

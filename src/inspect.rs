@@ -78,10 +78,7 @@ pub fn container_json(ctx: &Context, rec: &ContainerRecord) -> Value {
         .filter(|m| m.kind == "tmpfs")
         .map(|m| (m.destination.clone(), Value::from(m.options.join(","))))
         .collect();
-    let network_mode = match plan.network {
-        NetworkMode::None => "none",
-        NetworkMode::Host => "host",
-    };
+    let network_mode = plan.network.name();
     let (cpu_quota, cpu_period) = plan.cpu_quota.unwrap_or((0, 0));
     let runtime = ctx.global.runtime.clone().unwrap_or_else(|| "warren".into());
     let stop_signal = c["StopSignal"].as_str().unwrap_or("SIGTERM").to_string();

@@ -18,6 +18,7 @@ pub mod image;
 pub mod inspect;
 pub mod logs;
 pub mod monitor;
+pub mod network;
 pub mod plan;
 pub mod procs;
 pub mod run;

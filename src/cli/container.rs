@@ -81,9 +81,33 @@ pub struct RunArgs {
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     pub init: bool,
-    /// Connect a container to a network: none, host
+    /// Connect a container to a network: pasta[:OPTS], slirp4netns[:OPTS], none, host, ns:PATH, container:NAME
     #[arg(long, alias = "net")]
     pub network: Option<String>,
+    /// Publish a container's port, or range of ports, to the host ([ip:][hostPort:]containerPort[/tcp|udp])
+    #[arg(short = 'p', long)]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports on the host
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports (published with -P)
+    #[arg(long)]
+    pub expose: Vec<String>,
+    /// Set custom DNS servers ("none": keep the image's /etc/resolv.conf)
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// Set custom DNS options
+    #[arg(long, alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long)]
+    pub add_host: Vec<String>,
+    /// Do not create /etc/hosts for the container
+    #[arg(long)]
+    pub no_hosts: bool,
     /// Pull image policy: always, missing, never, newer
     #[arg(long, default_value = "missing")]
     pub pull: String,
@@ -320,7 +344,14 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
     }
     let rows: Vec<serde_json::Value> = list.iter().map(|c| ps_json(c, args.no_trunc)).collect();
     match args.format.as_deref() {
-        Some("json") => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Some("json") => {
+            // JSON has the ports as objects, like Podman; templates and the table show the text.
+            let mut rows = rows.clone();
+            for (r, c) in rows.iter_mut().zip(&list) {
+                r["Ports"] = serde_json::to_value(crate::network::ports_of(c))?;
+            }
+            println!("{}", serde_json::to_string_pretty(&rows)?)
+        }
         Some(t) => {
             for r in &rows {
                 println!("{}", crate::format::render_simple(t, r));
@@ -350,7 +381,7 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
                     cmd,
                     format!("{} ago", crate::format::human_duration(crate::format::seconds_since(&c.created))),
                     container::status_line(c),
-                    String::new(),
+                    crate::network::ps_ports(c),
                     c.name.clone(),
                 ]);
             }
@@ -379,7 +410,7 @@ fn ps_json(c: &crate::state::ContainerRecord, no_trunc: bool) -> serde_json::Val
         "ExitCode": c.exit_code.unwrap_or(0),
         "Exited": c.state == "exited",
         "Pid": c.pid,
-        "Ports": "",
+        "Ports": crate::network::ps_ports(c),
         "Labels": c.config["Labels"],
     })
 }

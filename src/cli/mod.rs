@@ -4,6 +4,7 @@
 pub mod container;
 pub mod events;
 pub mod image;
+pub mod port;
 pub mod registry;
 pub mod system;
 pub mod volume;
@@ -125,6 +126,8 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(container::ContainerCommand),
+    /// List port mappings or a specific mapping for the container
+    Port(port::PortArgs),
     /// Display the configuration of an object (image or container)
     Inspect(image::InspectArgs),
 
@@ -251,6 +254,7 @@ pub fn main() -> i32 {
         Command::Unpause(a) => container::pause(&ctx, a, false),
         Command::Stats(a) => container::stats(&ctx, a),
         Command::Container(c) => container::container(&ctx, c),
+        Command::Port(a) => port::port(&ctx, a),
         Command::InternalMonitor { id } => crate::run::monitor_main(&ctx, &id),
         Command::InternalProbeDriver => system::probe_driver(&ctx),
         Command::Inspect(a) => image::inspect(&ctx, a),

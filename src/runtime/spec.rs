@@ -591,8 +591,13 @@ pub fn build(plan: &ContainerPlan) -> Result<Spec> {
     let mut namespaces: Vec<LinuxNamespace> = Vec::new();
     let ns = |t| LinuxNamespaceBuilder::default().typ(t).build();
     namespaces.push(ns(LinuxNamespaceType::Pid)?);
-    if plan.network == NetworkMode::None {
-        namespaces.push(ns(LinuxNamespaceType::Network)?);
+    if plan.network != NetworkMode::Host {
+        // Joined by path when the engine created it (pasta, slirp4netns, none) or it exists already.
+        let mut n = ns(LinuxNamespaceType::Network)?;
+        if let Some(p) = &plan.netns_path {
+            n.set_path(Some(p.clone()));
+        }
+        namespaces.push(n);
     }
     namespaces.push(ns(LinuxNamespaceType::Ipc)?);
     namespaces.push(ns(LinuxNamespaceType::Uts)?);
@@ -820,6 +825,22 @@ mod tests {
         assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(50_000));
         assert_eq!(r.cpu().as_ref().unwrap().period(), Some(100_000));
         assert_eq!(r.pids().as_ref().unwrap().limit(), 100);
+    }
+
+    #[test]
+    fn network_namespace_joined_by_path() {
+        let mut p = plan();
+        p.network = NetworkMode::Pasta(vec![]);
+        p.netns_path = Some("/run/user/1/warren/netns/abc".into());
+        let spec = build(&p).unwrap();
+        let nss = spec.linux().as_ref().unwrap().namespaces().clone().unwrap();
+        let net = nss.iter().find(|n| n.typ() == LinuxNamespaceType::Network).unwrap();
+        assert_eq!(net.path().as_deref(), Some(std::path::Path::new("/run/user/1/warren/netns/abc")));
+        // Checked at create time, before any namespace exists: a new one.
+        p.netns_path = None;
+        let spec = build(&p).unwrap();
+        let nss = spec.linux().as_ref().unwrap().namespaces().clone().unwrap();
+        assert!(nss.iter().any(|n| n.typ() == LinuxNamespaceType::Network && n.path().is_none()));
     }
 
     #[test]

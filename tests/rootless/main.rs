@@ -11,6 +11,7 @@ mod events;
 mod fixtures;
 mod lifecycle;
 mod logs;
+mod network;
 mod pull;
 mod run;
 mod runtime;
