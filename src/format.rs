@@ -643,12 +643,9 @@ pub fn table(rows: &[Vec<String>]) -> String {
     tabwrite(&rows.iter().map(|r| r.join("\t")).collect::<Vec<_>>().join("\n"))
 }
 
-/// Render a user's Go template for one value; a template error is printed in place, like a bad field.
-pub fn render_simple(tpl: &str, v: &Value) -> String {
-    match Template::parse(tpl).and_then(|t| t.render(v)) {
-        Ok(s) => s,
-        Err(e) => format!("{e:#}"),
-    }
+/// Render a user's Go template for one value (a template error is an engine error, exit 125).
+pub fn render_simple(tpl: &str, v: &Value) -> Result<String> {
+    Template::parse(tpl).and_then(|t| t.render(v))
 }
 
 /// A JSON value as the YAML-like text `podman info` prints.

@@ -389,7 +389,7 @@ pub fn stats(ctx: &Context, args: &StatsArgs) -> Result<i32> {
             Some("json") => println!("{}", serde_json::to_string_pretty(&rows)?),
             Some(t) if !t.is_empty() => {
                 for r in &rows {
-                    println!("{}", crate::format::render_simple(t, r));
+                    println!("{}", crate::format::render_simple(t, r)?);
                 }
             }
             _ => {

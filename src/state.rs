@@ -79,6 +79,7 @@ fn user_error(msg: impl Into<String>) -> anyhow::Error {
 impl State {
     /// Open (creating and migrating as needed) the state database under `storage_root`.
     pub fn open(storage_root: &Path) -> Result<State> {
+        crate::storage::store::private_dir(storage_root);
         std::fs::create_dir_all(storage_root)
             .with_context(|| format!("creating the storage directory {}", storage_root.display()))?;
         let path = storage_root.join("state.db");

@@ -342,20 +342,24 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let rows: Vec<serde_json::Value> = list.iter().map(|c| ps_json(c, args.no_trunc)).collect();
+    let rows: Vec<serde_json::Value> = list.iter().map(|c| ps_row(c, args.no_trunc)).collect();
     match args.format.as_deref() {
         Some("json") => {
-            // JSON has the ports as objects, like Podman; templates and the table show the text.
-            let mut rows = rows.clone();
-            for (r, c) in rows.iter_mut().zip(&list) {
-                r["Ports"] = serde_json::to_value(crate::network::ports_of(c))?;
-            }
-            println!("{}", serde_json::to_string_pretty(&rows)?)
+            let json: Vec<serde_json::Value> = list.iter().map(ps_json).collect::<Result<_>>()?;
+            println!("{}", serde_json::to_string_pretty(&json)?)
         }
         Some(t) => {
-            for r in &rows {
-                println!("{}", crate::format::render_simple(t, r));
-            }
+            let header = |f: &str| {
+                Some(
+                    match f {
+                        "ID" => "CONTAINER ID",
+                        "RunningFor" | "CreatedHuman" => "CREATED",
+                        _ => return None,
+                    }
+                    .to_string(),
+                )
+            };
+            print!("{}", crate::format::render_rows(t, &rows, args.noheading, &header)?);
         }
         None => {
             let mut out = vec![];
@@ -391,28 +395,74 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn ps_json(c: &crate::state::ContainerRecord, no_trunc: bool) -> serde_json::Value {
-    let cmd: Vec<String> = c.config["Cmd"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
+fn cmd_of(c: &crate::state::ContainerRecord) -> Vec<String> {
+    c.config["Cmd"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+}
+
+fn unix_of(t: Option<&str>) -> i64 {
+    t.and_then(crate::format::parse_rfc3339).unwrap_or(0)
+}
+
+/// What `ps --format TEMPLATE` sees: Podman's ps reporter fields (strings as the table shows them).
+fn ps_row(c: &crate::state::ContainerRecord, no_trunc: bool) -> serde_json::Value {
+    let created = crate::format::human_duration(crate::format::seconds_since(&c.created)) + " ago";
     serde_json::json!({
         "ID": if no_trunc { c.id.clone() } else { c.id[..12].to_string() },
-        "Id": c.id,
         "Image": c.image_name,
         "ImageID": c.image_id,
-        "Command": cmd.join(" "),
+        "Command": cmd_of(c).join(" "),
         "Names": c.name,
         "Created": c.created,
         "CreatedAt": c.created,
+        "CreatedHuman": created,
+        "RunningFor": created,
         "State": c.state,
         "Status": container::status_line(c),
         "ExitCode": c.exit_code.unwrap_or(0),
         "Exited": c.state == "exited",
         "Pid": c.pid,
         "Ports": crate::network::ps_ports(c),
-        "Labels": c.config["Labels"],
+        "Labels": labels_of(c),
+        "AutoRemove": container::auto_remove(c),
     })
+}
+
+/// `ps --format json`: Podman's ListContainer shape (arrays for Names and Command, Unix times).
+fn ps_json(c: &crate::state::ContainerRecord) -> Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "AutoRemove": container::auto_remove(c),
+        "Command": cmd_of(c),
+        "Created": unix_of(Some(&c.created)),
+        "CreatedAt": crate::format::human_duration(crate::format::seconds_since(&c.created)) + " ago",
+        "Exited": c.state == "exited",
+        "ExitedAt": unix_of(c.finished.as_deref()),
+        "ExitCode": c.exit_code.unwrap_or(0),
+        "Id": c.id,
+        "Image": c.image_name,
+        "ImageID": c.image_id.trim_start_matches("sha256:"),
+        "IsInfra": false,
+        "Labels": labels_of(c),
+        "Mounts": [],
+        "Names": [c.name],
+        "Pid": c.pid,
+        "Pod": "",
+        "PodName": "",
+        "Ports": serde_json::to_value(crate::network::ports_of(c))?,
+        "Restarts": c.restart_count,
+        "StartedAt": unix_of(c.started.as_deref()),
+        "State": c.state,
+        "Status": container::status_line(c),
+    }))
+}
+
+/// Labels as Podman's map (`--label K=V` is stored as given).
+fn labels_of(c: &crate::state::ContainerRecord) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for l in c.config["Labels"].as_array().into_iter().flatten().filter_map(|l| l.as_str()) {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        m.insert(k.to_string(), v.into());
+    }
+    serde_json::Value::Object(m)
 }
 
 pub fn stop(ctx: &Context, args: StopArgs) -> Result<i32> {

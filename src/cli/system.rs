@@ -109,7 +109,7 @@ pub fn info(ctx: &Context, args: InfoArgs) -> Result<i32> {
     });
     match args.format.as_deref() {
         Some("json") => println!("{}", serde_json::to_string_pretty(&v)?),
-        Some(t) => println!("{}", crate::format::render_simple(t, &v)),
+        Some(t) => println!("{}", crate::format::render_simple(t, &v)?),
         None => print!("{}", crate::format::yaml(&v, 0)),
     }
     Ok(0)

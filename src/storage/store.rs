@@ -268,6 +268,7 @@ impl Store {
     /// Open the store at `root` (creating its directories when we may).
     pub fn open_at(root: &Path, opts: StoreOptions) -> Result<Store> {
         let store = Store { root: root.to_path_buf(), opts };
+        private_dir(root);
         let created =
             ["layers", "images", "tmp", "locks"].iter().try_for_each(|d| std::fs::create_dir_all(root.join(d)));
         match created {
@@ -797,3 +798,19 @@ pub fn find_in(images: &[ImageRecord], input: &str) -> Result<Option<ImageRecord
 #[cfg(test)]
 #[path = "store_tests.rs"]
 mod tests;
+
+/// Make a storage root private to its owner (0700), as Podman does: it holds every container's
+/// environment (secrets passed with `-e`) and files. Created 0700 when missing; an existing root of ours
+/// that others can read is tightened. Best effort: a root we cannot create fails later, with the path.
+pub fn private_dir(root: &Path) {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    if let Some(parent) = root.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(root);
+    if let Ok(m) = std::fs::metadata(root) {
+        if m.uid() == nix::unistd::geteuid().as_raw() && m.mode() & 0o077 != 0 {
+            let _ = std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+}
