@@ -492,11 +492,6 @@ fn resource_limits(ctx: &Context, args: &RunArgs) -> Result<Limits> {
              and this host uses cgroup v1: run without the limit, or as root (see docs/rootless.md, \"Resource limits\")"
         ));
     }
-    if ctx.global.runtime.is_none() {
-        bail!(user_error(
-            "resource limits are not enforced by the embedded runtime yet: add --runtime crun (see docs/rootless.md)"
-        ));
-    }
     Ok((memory, cpus, pids))
 }
 

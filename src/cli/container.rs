@@ -396,7 +396,10 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
 }
 
 fn cmd_of(c: &crate::state::ContainerRecord) -> Vec<String> {
-    c.config["Cmd"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    c.config["Cmd"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }
 
 fn unix_of(t: Option<&str>) -> i64 {
