@@ -81,6 +81,18 @@ pub fn container_json(ctx: &Context, rec: &ContainerRecord) -> Value {
     let network_mode = plan.network.name();
     let (cpu_quota, cpu_period) = plan.cpu_quota.unwrap_or((0, 0));
     let runtime = ctx.global.runtime.clone().unwrap_or_else(|| "warren".into());
+    // Config.Cmd is the command without the entrypoint (the image's CMD when none was given).
+    let entrypoint = strings(&c["Entrypoint"]);
+    let cmd_part: Vec<String> = if !entrypoint.is_empty() && args.starts_with(&entrypoint) {
+        args[entrypoint.len()..].to_vec()
+    } else {
+        args.clone()
+    };
+    let image_digest = crate::storage::Store::open(ctx)
+        .ok()
+        .and_then(|s| s.find_image(&rec.image_id).ok().flatten())
+        .map(|i| i.digest.to_string())
+        .unwrap_or_default();
     let stop_signal = c["StopSignal"].as_str().unwrap_or("SIGTERM").to_string();
     let stop_signal = if stop_signal.starts_with("SIG") || stop_signal.parse::<i32>().is_ok() {
         stop_signal
@@ -90,7 +102,7 @@ pub fn container_json(ctx: &Context, rec: &ContainerRecord) -> Value {
     let state = json!({
         "OciVersion": "1.0.0",
         "Status": status_word(rec),
-        "Running": running && rec.state == "running",
+        "Running": running,
         "Paused": rec.state == "paused",
         "Restarting": false,
         "OOMKilled": false,
@@ -130,7 +142,7 @@ pub fn container_json(ctx: &Context, rec: &ContainerRecord) -> Value {
         "OpenStdin": c["OpenStdin"].as_bool().unwrap_or(false),
         "StdinOnce": false,
         "Env": plan.env,
-        "Cmd": c["Command"].as_array().cloned().map(Value::from).unwrap_or_else(|| Value::from(args.clone())),
+        "Cmd": cmd_part,
         "Image": rec.image_name,
         "Volumes": null,
         "WorkingDir": plan.cwd,
@@ -216,6 +228,7 @@ pub fn container_json(ctx: &Context, rec: &ContainerRecord) -> Value {
         "Args": args.iter().skip(1).collect::<Vec<_>>(),
         "State": state,
         "Image": rec.image_id.trim_start_matches("sha256:"),
+        "ImageDigest": image_digest,
         "ImageName": rec.image_name,
         "Rootfs": "",
         "Pod": "",

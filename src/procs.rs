@@ -181,7 +181,7 @@ fn names_from(root: &Path, file: &str) -> HashMap<u32, String> {
 }
 
 /// Podman's `top` descriptors that Warren knows: (descriptor, header).
-const DESCRIPTORS: &[(&str, &str)] = &[
+pub const DESCRIPTORS: &[(&str, &str)] = &[
     ("user", "USER"),
     ("pid", "PID"),
     ("ppid", "PPID"),

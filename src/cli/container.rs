@@ -929,7 +929,9 @@ pub struct TopArgs {
     #[arg(short, long)]
     pub latest: bool,
     pub container: Option<String>,
-    /// ps(1) descriptors (user, pid, ppid, pcpu, etime, tty, time, args, comm, ...)
+    /// ps(1) descriptors (user, pid, ppid, pcpu, etime, tty, time, args, comm, ...); anything else is
+    /// passed to ps(1) run in the container
+    #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
     pub descriptors: Vec<String>,
 }
 
@@ -937,6 +939,14 @@ pub fn top(ctx: &Context, args: TopArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
     let name = latest_or(&state, args.latest, args.container.as_deref())?;
     let rec = container::refresh(ctx, &state, state.get(&name)?)?;
+    // Descriptors Warren does not know are ps(1) options: run ps in the container, as Podman does.
+    let known = |d: &str| d.split(',').all(|x| crate::procs::DESCRIPTORS.iter().any(|(k, _)| *k == x.trim()));
+    if !args.descriptors.is_empty() && !args.descriptors.iter().all(|d| known(d)) {
+        let mut command = vec!["ps".to_string()];
+        command.extend(args.descriptors.iter().cloned());
+        let e = ExecArgs { container: Some(rec.id.clone()), command, ..Default::default() };
+        return crate::exec::exec(ctx, e);
+    }
     print!("{}", crate::procs::top(&rec, &args.descriptors)?);
     Ok(0)
 }
