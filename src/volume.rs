@@ -407,7 +407,7 @@ pub fn resolve_mounts(
             m.options.insert(0, "rbind".into());
         }
         let data = data_dir(&ctx.storage_root, &vol.name);
-        first_use(ctx, state, &vol, &data, rootfs, &m.destination, nocopy, (uid, gid))
+        first_use(state, &vol, &data, rootfs, &m.destination, nocopy, (uid, gid))
             .with_context(|| format!("preparing volume {} for {}", vol.name, m.destination))?;
         if chown {
             chown_tree(&data, uid, gid).with_context(|| format!("chowning volume {} (U)", vol.name))?;
@@ -455,9 +455,7 @@ pub fn image_volume_mounts(image_volumes: &[String], mounts: &[MountPlan]) -> Ve
     out
 }
 
-#[allow(clippy::too_many_arguments)]
 fn first_use(
-    ctx: &Context,
     state: &State,
     vol: &VolumeRecord,
     data: &Path,
@@ -475,7 +473,6 @@ fn first_use(
     if !vol.needs_copy_up && !vol.needs_chown {
         return Ok(());
     }
-    let _ = ctx;
     let src = resolve_in_root(rootfs, dest);
     let src_dir = src.as_ref().filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_dir()));
     let empty = std::fs::read_dir(data).map(|mut d| d.next().is_none()).unwrap_or(false);
