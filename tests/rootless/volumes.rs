@@ -217,3 +217,22 @@ fn image_volumes_become_anonymous_volumes() {
     w.run(&["rm", "-v", "c"]).ok();
     w.run(&["volume", "ls", "-q"]).ok().stdout_is("named");
 }
+
+#[test]
+fn root_and_single_id_users_have_volumes_too() {
+    // root: the identity mapping, so container uid 1000 is host uid 1000
+    let r = Warren::root();
+    r.run(&["run", "--rm", "-u", "1000", "-v", "data:/data", &image("busybox"), "touch", "/data/f"]).ok();
+    let f = std::fs::metadata(r.storage_root().join("volumes/data/_data/f")).unwrap();
+    assert_eq!(f.uid(), 1000);
+    r.run(&["volume", "rm", "data"]).ok();
+    // hpc (no subordinate ids): everything in the volume is the user's own
+    let env = require_env();
+    let h = Warren::hpc();
+    h.run(&["run", "--rm", "-v", "etc:/etc", &image("busybox"), "sh", "-c", "echo hi > /etc/new"]).ok();
+    for n in ["new", "passwd"] {
+        let m = std::fs::metadata(h.storage_root().join("volumes/etc/_data").join(n)).unwrap();
+        assert_eq!(m.uid(), env.hpc.uid, "{n}");
+    }
+    h.run(&["volume", "rm", "etc"]).ok();
+}
