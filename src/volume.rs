@@ -393,6 +393,11 @@ pub fn resolve_mounts(
     gid: u32,
 ) -> Result<Vec<VolumeUse>> {
     let mut uses = vec![];
+    // `U` on a bind mount chowns the host directory too (like Podman): through the mapping rootless.
+    for m in mounts.iter_mut().filter(|m| m.kind == "bind" && m.options.iter().any(|o| o == "U")) {
+        m.options.retain(|o| o != "U");
+        chown_tree(Path::new(&m.source), uid, gid).with_context(|| format!("chowning {} (U)", m.source))?;
+    }
     for m in mounts.iter_mut().filter(|m| m.kind == "volume") {
         let anonymous = m.source.is_empty();
         let vol = if anonymous {

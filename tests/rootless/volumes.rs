@@ -134,6 +134,12 @@ fn volume_files_are_owned_through_the_mapping() {
     w.run(&["run", "--rm", "-u", "1000", "-v", "mine:/m:U", &image("busybox"), "stat", "-c", "%u", "/m"])
         .ok()
         .stdout_is("1000");
+    // and on a bind mount it chowns the host directory, through the mapping
+    let dir = w.storage_root().join("bind");
+    w.cmd(&["mkdir", &dir.display().to_string()]).ok();
+    let spec = format!("{}:/b:U", dir.display());
+    w.run(&["run", "--rm", "-u", "1000", "-v", &spec, &image("busybox"), "touch", "/b/x"]).ok();
+    assert_eq!(std::fs::metadata(&dir).unwrap().uid(), 100999);
 }
 
 #[test]
