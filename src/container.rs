@@ -74,9 +74,10 @@ pub fn auto_remove(rec: &ContainerRecord) -> bool {
 /// Undo what starting a container did: unmount its rootfs, drop its bundle; with `remove`, also delete
 /// its storage and its record. Idempotent, collects errors instead of stopping at the first.
 pub fn cleanup(ctx: &Context, state: &State, rec: &ContainerRecord, remove: bool) -> Result<()> {
-    let mut errors = vec![];
+    let mut errors = crate::network::teardown(ctx, rec);
     let dir = storage_dir(ctx, &rec.id);
     rootfs::unmount(&dir.join("merged"));
+    crate::procs::remove_freezer(&rec.id);
     if let Err(e) = std::fs::remove_dir_all(bundle_dir(ctx, &rec.id)) {
         if e.kind() != std::io::ErrorKind::NotFound {
             errors.push(format!("removing the bundle: {e}"));
@@ -111,6 +112,9 @@ pub fn kill(rec: &ContainerRecord, sig: nix::sys::signal::Signal) -> Result<()> 
             "can only kill running containers. {} is in state {}: container state improper",
             rec.name, rec.state
         )));
+    }
+    if rec.state == "paused" && sig == nix::sys::signal::Signal::SIGKILL {
+        crate::procs::thaw(rec);
     }
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(rec.pid as i32), sig)
         .with_context(|| format!("sending {sig} to container {} (pid {})", rec.name, rec.pid))
@@ -159,6 +163,9 @@ pub fn stop(ctx: &Context, state: &State, rec: &ContainerRecord, timeout: u64) -
     }
     let sig =
         rec.config["StopSignal"].as_str().map(parse_signal).transpose()?.unwrap_or(nix::sys::signal::Signal::SIGTERM);
+    if rec.state == "paused" {
+        crate::procs::thaw(&rec);
+    }
     let _ = kill(&rec, sig);
     let deadline = Instant::now() + Duration::from_secs(timeout);
     while Instant::now() < deadline && process_alive(rec.pid, rec.pid_start) {
@@ -171,6 +178,23 @@ pub fn stop(ctx: &Context, state: &State, rec: &ContainerRecord, timeout: u64) -
     let r = wait_exited(ctx, state, &rec.id, Some(Duration::from_secs(10)))?;
     crate::events::emit(&ctx.storage_root, crate::events::Event::container("stop", &r));
     Ok(r)
+}
+
+/// Wait (up to `timeout`) until the previous monitor of a container that is no longer running has
+/// finished cleaning up, so a new start does not race its unmount.
+pub fn wait_monitor_gone(rec: &ContainerRecord, timeout: Duration) {
+    let me = std::process::id() as i64;
+    if rec.monitor_pid <= 0 || rec.monitor_pid == me {
+        return;
+    }
+    let deadline = Instant::now() + timeout;
+    while process_alive(rec.monitor_pid, 0) && Instant::now() < deadline {
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", rec.monitor_pid)).unwrap_or_default();
+        if comm.trim() != "warren-monitor" {
+            return; // the pid is something else now
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// `rm`: refuses a running container unless `force` (then kills it first).

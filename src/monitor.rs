@@ -137,6 +137,11 @@ pub fn supervise_notify(
     if pid.is_none() {
         started(Err((code, format!("container {} failed to start: see `warren logs {}`", rec.name, rec.name))));
     }
+    // Others may have changed the record meanwhile (rename, `stop` marking StoppedByUser): keep that.
+    if let Ok(fresh) = state.get(&rec.id) {
+        rec.name = fresh.name;
+        rec.config = fresh.config;
+    }
     rec.state = "exited".into();
     rec.exit_code = Some(code as i64);
     rec.finished = Some(crate::format::now_rfc3339());

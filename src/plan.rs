@@ -17,14 +17,8 @@ pub struct MountPlan {
     pub options: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum NetworkMode {
-    /// A new network namespace with only `lo`.
-    #[default]
-    None,
-    /// The host's network namespace.
-    Host,
-}
+/// How the container is connected (none, host, pasta, slirp4netns, ns:PATH, container:NAME).
+pub use net::NetworkMode;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum SeccompMode {
@@ -63,6 +57,21 @@ pub struct ContainerPlan {
     /// (type like "RLIMIT_NOFILE", soft, hard)
     pub rlimits: Vec<(String, u64, u64)>,
     pub network: NetworkMode,
+    /// Published ports (`-p`, `-P`), host ports assigned at create.
+    #[serde(default)]
+    pub ports: Vec<net::PortMapping>,
+    /// `--dns`, `--dns-search`, `--dns-option`.
+    #[serde(default)]
+    pub dns: net::etc::DnsOptions,
+    /// `--add-host NAME:IP` as given.
+    #[serde(default)]
+    pub add_hosts: Vec<String>,
+    /// `--no-hosts`: leave the image's /etc/hosts alone.
+    #[serde(default)]
+    pub no_hosts: bool,
+    /// The network namespace file the container joins; set for each start, never stored.
+    #[serde(skip)]
+    pub netns_path: Option<PathBuf>,
     /// For a nested user namespace (`--userns=keep-id`): (uid map, gid map) from the engine namespace's
     /// ids into the container's. Empty: the container shares the engine's user namespace.
     #[serde(with = "idmap_serde")]
@@ -128,6 +137,7 @@ pub struct ImageRunConfig {
     /// VOLUME paths (keys of an object).
     #[serde(default)]
     pub volumes: Option<BTreeMap<String, serde_json::Value>>,
+    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 impl ImageConfig {

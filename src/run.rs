@@ -10,7 +10,7 @@ use crate::container;
 use crate::context::Context;
 use crate::error::{ExitError, EXIT_ENGINE};
 use crate::monitor;
-use crate::plan::{self, ContainerPlan, Env, ImageConfig, NetworkMode, SeccompMode};
+use crate::plan::{self, ContainerPlan, Env, ImageConfig, SeccompMode};
 use crate::state::{ContainerRecord, State};
 use crate::storage::{rootfs, ImageRecord, Store};
 
@@ -44,13 +44,9 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
     let config = ImageConfig::parse(&store.image_config(&image.id)?)?;
     let run_cfg = config.config.clone().unwrap_or_default();
     let args_line = plan::command_line(&run_cfg, args.entrypoint.as_deref(), &args.command)?;
-    let network = match args.network.as_deref() {
-        None | Some("none") | Some("") | Some("private") => NetworkMode::None,
-        Some("host") => NetworkMode::Host,
-        Some(other) => bail!(user_error(format!(
-            "network mode {other:?} is not supported yet: use --network none or --network host"
-        ))),
-    };
+    // 4. Network: the mode and published ports are decided (and host ports checked) before anything
+    // is recorded; the namespace and its launcher are set up at each start (see crate::network).
+    let network = crate::network::plan(ctx, state, &crate::network::args_of(args), &run_cfg)?;
     let mut mounts = vec![];
     for v in &args.volume {
         mounts.push(plan::parse_volume(v)?);
@@ -163,8 +159,6 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
     }
     ensure_dir_in_rootfs(&rootfs.merged, &cwd)?;
 
-    // 4. Network: none or host (the resolution files are generated when the container starts).
-
     // 5. Runtime spec.
     let plan = ContainerPlan {
         id: id.clone(),
@@ -185,7 +179,12 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
         no_new_privileges: true,
         seccomp,
         rlimits,
-        network,
+        network: network.mode,
+        ports: network.ports,
+        dns: network.dns,
+        add_hosts: network.add_hosts,
+        no_hosts: network.no_hosts,
+        netns_path: None,
         uid_mappings,
         gid_mappings,
         init: args.init,
@@ -212,7 +211,12 @@ pub fn stored_plan(rec: &ContainerRecord) -> Result<ContainerPlan> {
 
 /// Make the container's rootfs and bundle ready: remount the rootfs when it is not mounted (after a
 /// reboot or when the engine namespace was recreated), generate /etc files and config.json.
-fn prepare(ctx: &Context, rec: &ContainerRecord, plan: &ContainerPlan) -> Result<std::path::PathBuf> {
+fn prepare(
+    ctx: &Context,
+    state: &State,
+    rec: &mut ContainerRecord,
+    plan: &ContainerPlan,
+) -> Result<std::path::PathBuf> {
     let dir = container::storage_dir(ctx, &rec.id);
     let driver = rec.config["Driver"].as_str().map(rootfs::Driver::parse).transpose()?;
     if driver != Some(rootfs::Driver::Vfs) && !is_mountpoint(&dir.join("merged")) {
@@ -224,7 +228,12 @@ fn prepare(ctx: &Context, rec: &ContainerRecord, plan: &ContainerPlan) -> Result
     let bundle = container::bundle_dir(ctx, &rec.id);
     std::fs::create_dir_all(&bundle).with_context(|| format!("creating {}", bundle.display()))?;
     let mut plan = plan.clone();
-    plan.mounts.extend(etc_files(&bundle, &plan.hostname, &plan.name, &plan.network)?);
+    // The network namespace and its launcher; recorded at once so that cleanup can always undo them.
+    let net = crate::network::setup(ctx, state, rec, &plan)?;
+    rec.config["NetworkState"] = serde_json::to_value(&net)?;
+    state.update(rec)?;
+    plan.netns_path = net.netns.clone();
+    plan.mounts.extend(crate::network::etc_files(&bundle, &plan, &net)?);
     let spec = crate::runtime::spec::build(&plan)?;
     crate::runtime::spec::write(&bundle, &spec)?;
     Ok(bundle)
@@ -246,11 +255,13 @@ pub fn start_foreground(
     plan: &ContainerPlan,
     interactive: bool,
 ) -> Result<i32> {
-    let _lock = state.lock_container(&rec.id)?;
-    let result = prepare(ctx, rec, plan).and_then(|bundle| {
+    // The lock serialises starting; it is released once the container runs, so `stop`, `kill` and
+    // `exec` from other commands are not blocked for the container's lifetime.
+    let mut lock = Some(state.lock_container(&rec.id)?);
+    let result = prepare(ctx, state, rec, plan).and_then(|bundle| {
         rec.monitor_pid = std::process::id() as i64;
         let io = monitor::Stdio3::Inherit { interactive };
-        monitor::supervise(ctx, state, rec, &bundle, io)
+        monitor::supervise_notify(ctx, state, rec, &bundle, io, &mut |_| drop(lock.take()))
     });
     if result.is_err() && rec.state != "exited" {
         rec.state = "exited".into();
@@ -325,15 +336,16 @@ pub fn monitor_main(ctx: &Context, id: &str) -> Result<i32> {
     let plan = stored_plan(&rec)?;
     let restart = RestartPolicy::from_config(&rec.config);
     loop {
-        let lock = state.lock_container(&rec.id)?;
+        let mut lock = Some(state.lock_container(&rec.id)?);
         let log = container::log_path(ctx, &rec.id);
         if let Some(p) = log.parent() {
             std::fs::create_dir_all(p)?;
         }
-        let result = prepare(ctx, &rec, &plan).and_then(|bundle| {
+        let result = prepare(ctx, &state, &mut rec, &plan).and_then(|bundle| {
             rec.monitor_pid = std::process::id() as i64;
             let r =
                 monitor::supervise_notify(ctx, &state, &mut rec, &bundle, monitor::Stdio3::Log(log), &mut |started| {
+                    drop(lock.take());
                     if let Some(mut f) = ready.take() {
                         let _ = match started {
                             Ok(()) => writeln!(f, "ok"),
@@ -341,9 +353,9 @@ pub fn monitor_main(ctx: &Context, id: &str) -> Result<i32> {
                         };
                     }
                 });
-            drop(lock);
             r
         });
+        drop(lock.take());
         let code = match result {
             Ok(c) => c,
             Err(e) => {
@@ -489,7 +501,7 @@ fn resource_limits(ctx: &Context, args: &RunArgs) -> Result<Limits> {
 }
 
 /// Podman's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-fn validate_name(n: &str) -> Result<String> {
+pub fn validate_name(n: &str) -> Result<String> {
     let ok = n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && n.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if !ok {
@@ -632,39 +644,6 @@ fn ensure_dir_in_rootfs(rootfs: &Path, dir: &str) -> Result<()> {
     Ok(())
 }
 
-/// /etc/hosts, /etc/resolv.conf and /etc/hostname for the container, in its bundle directory.
-fn etc_files(bundle: &Path, hostname: &str, name: &str, network: &NetworkMode) -> Result<Vec<plan::MountPlan>> {
-    let hosts = match network {
-        NetworkMode::Host => {
-            let mut h = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
-            if !h.ends_with('\n') && !h.is_empty() {
-                h.push('\n');
-            }
-            h.push_str(&format!("127.0.1.1\t{hostname} {name}\n"));
-            h
-        }
-        NetworkMode::None => format!(
-            "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n\
-             ::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n\
-             127.0.1.1\t{hostname} {name}\n"
-        ),
-    };
-    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let files = [("hosts", hosts), ("resolv.conf", resolv), ("hostname", format!("{hostname}\n"))];
-    let mut mounts = vec![];
-    for (f, content) in files {
-        let p = bundle.join(f);
-        std::fs::write(&p, content).with_context(|| format!("writing {}", p.display()))?;
-        mounts.push(plan::MountPlan {
-            destination: format!("/etc/{f}"),
-            kind: "bind".into(),
-            source: p.display().to_string(),
-            options: vec!["bind".into(), "rprivate".into()],
-        });
-    }
-    Ok(mounts)
-}
-
 /// The configuration kept in the state store (what `inspect` shows and `start` needs).
 fn container_config(
     plan: &ContainerPlan,
@@ -677,6 +656,11 @@ fn container_config(
     serde_json::json!({
         "Plan": plan,
         "Cmd": plan.args,
+        "Command": args.command,
+        "Entrypoint": match &args.entrypoint {
+            Some(e) => plan::parse_entrypoint(e).unwrap_or_default(),
+            None => image_cfg.entrypoint.clone().unwrap_or_default(),
+        },
         "Env": plan.env,
         "WorkingDir": plan.cwd,
         "User": args.user.clone().unwrap_or_default(),

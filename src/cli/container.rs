@@ -81,9 +81,33 @@ pub struct RunArgs {
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     pub init: bool,
-    /// Connect a container to a network: none, host
+    /// Connect a container to a network: pasta[:OPTS], slirp4netns[:OPTS], none, host, ns:PATH, container:NAME
     #[arg(long, alias = "net")]
     pub network: Option<String>,
+    /// Publish a container's port, or range of ports, to the host ([ip:][hostPort:]containerPort[/tcp|udp])
+    #[arg(short = 'p', long)]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports on the host
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports (published with -P)
+    #[arg(long)]
+    pub expose: Vec<String>,
+    /// Set custom DNS servers ("none": keep the image's /etc/resolv.conf)
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// Set custom DNS options
+    #[arg(long, alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long)]
+    pub add_host: Vec<String>,
+    /// Do not create /etc/hosts for the container
+    #[arg(long)]
+    pub no_hosts: bool,
     /// Pull image policy: always, missing, never, newer
     #[arg(long, default_value = "missing")]
     pub pull: String,
@@ -320,7 +344,14 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
     }
     let rows: Vec<serde_json::Value> = list.iter().map(|c| ps_json(c, args.no_trunc)).collect();
     match args.format.as_deref() {
-        Some("json") => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Some("json") => {
+            // JSON has the ports as objects, like Podman; templates and the table show the text.
+            let mut rows = rows.clone();
+            for (r, c) in rows.iter_mut().zip(&list) {
+                r["Ports"] = serde_json::to_value(crate::network::ports_of(c))?;
+            }
+            println!("{}", serde_json::to_string_pretty(&rows)?)
+        }
         Some(t) => {
             for r in &rows {
                 println!("{}", crate::format::render_simple(t, r));
@@ -350,7 +381,7 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
                     cmd,
                     format!("{} ago", crate::format::human_duration(crate::format::seconds_since(&c.created))),
                     container::status_line(c),
-                    String::new(),
+                    crate::network::ps_ports(c),
                     c.name.clone(),
                 ]);
             }
@@ -379,7 +410,7 @@ fn ps_json(c: &crate::state::ContainerRecord, no_trunc: bool) -> serde_json::Val
         "ExitCode": c.exit_code.unwrap_or(0),
         "Exited": c.state == "exited",
         "Pid": c.pid,
-        "Ports": "",
+        "Ports": crate::network::ps_ports(c),
         "Labels": c.config["Labels"],
     })
 }
@@ -500,6 +531,50 @@ pub fn logs(ctx: &Context, args: LogsArgs) -> Result<i32> {
 }
 
 #[derive(Args, Debug, Clone, Default)]
+#[command(trailing_var_arg = true)]
+pub struct ExecArgs {
+    /// Run the exec session in detached mode (backgrounded)
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Override the key sequence for detaching (accepted, not used)
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    /// Set environment variables
+    #[arg(short, long = "env", value_name = "KEY[=VALUE]")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long)]
+    pub env_file: Vec<PathBuf>,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Act on the latest container
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Give the process extended capabilities
+    #[arg(long)]
+    pub privileged: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// The container
+    pub container: Option<String>,
+    /// Command and arguments
+    #[arg(allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+pub fn exec(ctx: &Context, args: ExecArgs) -> Result<i32> {
+    crate::exec::exec(ctx, args)
+}
+
+#[derive(Args, Debug, Clone, Default)]
 pub struct StartArgs {
     pub containers: Vec<String>,
     /// Attach container's STDOUT and STDERR
@@ -551,6 +626,7 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
             println!("{n}");
             continue;
         }
+        container::wait_monitor_gone(&rec, std::time::Duration::from_secs(10));
         let mut rec = mark_started(&state, &rec.id)?;
         if args.attach {
             let plan = crate::run::stored_plan(&rec)?;
@@ -566,10 +642,503 @@ pub fn restart(ctx: &Context, args: RestartArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
     for n in targets(&state, &args.containers, args.all)? {
         let rec = state.get(&n)?;
-        container::stop(ctx, &state, &rec, args.time)?;
+        let rec = container::stop(ctx, &state, &rec, args.time)?;
+        container::wait_monitor_gone(&rec, std::time::Duration::from_secs(10));
         let rec = mark_started(&state, &rec.id)?;
         crate::run::start_detached(ctx, &state, &rec)?;
         println!("{}", rec.id);
     }
     Ok(0)
+}
+
+// --- the `container` command group and the commands beyond run ----------------------------------
+
+/// `warren container ...`: the container commands under one noun (Podman's aliases included).
+#[derive(clap::Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum ContainerCommand {
+    /// Attach to a running container's output
+    Attach(AttachArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
+    /// Create but do not start a container
+    Create(RunArgs),
+    /// Inspect changes to the container's file systems
+    Diff(DiffArgs),
+    /// Run a process in a running container
+    Exec(ExecArgs),
+    /// Check if a container exists in local storage
+    Exists(ExistsArgs),
+    /// Export a container's filesystem contents as a tar archive
+    Export(ExportArgs),
+    /// Display the configuration of a container
+    Inspect(ContainerInspectArgs),
+    /// Kill one or more running containers with a specific signal
+    Kill(KillArgs),
+    /// Fetch the logs of one or more containers
+    Logs(LogsArgs),
+    /// Mount a working container's root filesystem
+    Mount(MountArgs),
+    /// Pause all the processes in one or more containers
+    Pause(PauseArgs),
+    /// List containers
+    #[command(alias = "ls", alias = "list")]
+    Ps(PsArgs),
+    /// Remove all non running containers
+    Prune(ContainerPruneArgs),
+    /// Rename an existing container
+    Rename(RenameArgs),
+    /// Restart one or more containers
+    Restart(RestartArgs),
+    /// Remove one or more containers
+    #[command(alias = "remove")]
+    Rm(RmArgs),
+    /// Run a command in a new container
+    Run(RunArgs),
+    /// Start one or more containers
+    Start(StartArgs),
+    /// Display a live stream of container resource usage statistics
+    Stats(StatsArgs),
+    /// Stop one or more containers
+    Stop(StopArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
+    /// Unmount working container's root filesystem
+    #[command(alias = "umount")]
+    Unmount(UnmountArgs),
+    /// Unpause the processes in one or more containers
+    Unpause(PauseArgs),
+    /// Block on one or more containers
+    Wait(WaitArgs),
+}
+
+impl ContainerCommand {
+    /// Whether the command must run inside the engine's user namespace (see `Command::needs_userns`).
+    pub fn needs_userns(&self) -> bool {
+        !matches!(
+            self,
+            ContainerCommand::Ps(_)
+                | ContainerCommand::Inspect(_)
+                | ContainerCommand::Exists(_)
+                | ContainerCommand::Logs(_)
+                | ContainerCommand::Wait(_)
+                | ContainerCommand::Attach(_)
+                | ContainerCommand::Mount(_)
+                | ContainerCommand::Unmount(_)
+        )
+    }
+}
+
+pub fn container(ctx: &Context, cmd: ContainerCommand) -> Result<i32> {
+    match cmd {
+        ContainerCommand::Attach(a) => attach(ctx, a),
+        ContainerCommand::Cp(a) => cp(ctx, a),
+        ContainerCommand::Create(a) => create(ctx, a),
+        ContainerCommand::Diff(a) => diff(ctx, a),
+        ContainerCommand::Exec(a) => exec(ctx, a),
+        ContainerCommand::Exists(a) => exists(ctx, a),
+        ContainerCommand::Export(a) => export(ctx, a),
+        ContainerCommand::Inspect(a) => container_inspect(ctx, a),
+        ContainerCommand::Kill(a) => kill(ctx, a),
+        ContainerCommand::Logs(a) => logs(ctx, a),
+        ContainerCommand::Mount(a) => mount(ctx, a),
+        ContainerCommand::Pause(a) => pause(ctx, a, true),
+        ContainerCommand::Ps(a) => ps(ctx, a),
+        ContainerCommand::Prune(a) => prune(ctx, a),
+        ContainerCommand::Rename(a) => rename(ctx, a),
+        ContainerCommand::Restart(a) => restart(ctx, a),
+        ContainerCommand::Rm(a) => rm(ctx, a),
+        ContainerCommand::Run(a) => run(ctx, a),
+        ContainerCommand::Start(a) => start(ctx, a),
+        ContainerCommand::Stats(a) => stats(ctx, a),
+        ContainerCommand::Stop(a) => stop(ctx, a),
+        ContainerCommand::Top(a) => top(ctx, a),
+        ContainerCommand::Unmount(a) => unmount(ctx, a),
+        ContainerCommand::Unpause(a) => pause(ctx, a, false),
+        ContainerCommand::Wait(a) => wait(ctx, a),
+    }
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ContainerInspectArgs {
+    pub names: Vec<String>,
+    /// Format the output using the given Go template, or json
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Act on the latest container
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Display total file size
+    #[arg(short, long)]
+    pub size: bool,
+}
+
+pub fn container_inspect(ctx: &Context, args: ContainerInspectArgs) -> Result<i32> {
+    let mut names = args.names;
+    if args.latest {
+        let state = State::open(&ctx.storage_root)?;
+        names.extend(state.list()?.into_iter().last().map(|c| c.id));
+    }
+    if names.is_empty() {
+        bail!(ExitError::new(EXIT_ENGINE, "you must provide at least one container name or ID"));
+    }
+    let a = super::image::InspectArgs { names, format: args.format, r#type: "container".into(), size: args.size };
+    super::image::inspect(ctx, a)
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ExistsArgs {
+    pub container: String,
+    /// Consider external containers (accepted; Warren has none)
+    #[arg(long)]
+    pub external: bool,
+}
+
+/// `container exists`: exit 0 when the container exists, 1 when not.
+pub fn exists(ctx: &Context, args: ExistsArgs) -> Result<i32> {
+    let state = State::open(&ctx.storage_root)?;
+    Ok(if state.lookup(&args.container)?.is_some() { 0 } else { 1 })
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct RenameArgs {
+    pub container: String,
+    pub new_name: String,
+}
+
+pub fn rename(ctx: &Context, args: RenameArgs) -> Result<i32> {
+    let state = State::open(&ctx.storage_root)?;
+    let rec = state.get(&args.container)?;
+    let new = crate::run::validate_name(&args.new_name)?;
+    let _lock = state.lock_container(&rec.id)?;
+    if let Some(other) = state.lookup(&new)?.filter(|o| o.name == new) {
+        bail!(ExitError::new(
+            EXIT_ENGINE,
+            format!(
+                "error renaming container {}: the container name {new:?} is already in use by {}. You have to remove that container to be able to reuse that name: that name is already in use",
+                rec.id, other.id
+            )
+        ));
+    }
+    let mut rec = state.get(&rec.id)?;
+    rec.name = new;
+    state.update(&rec)?;
+    Ok(0)
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ContainerPruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+    /// Provide filter values (label=, until=)
+    #[arg(long)]
+    pub filter: Vec<String>,
+}
+
+/// `container prune`: remove every container that is not running; print their IDs.
+pub fn prune(ctx: &Context, args: ContainerPruneArgs) -> Result<i32> {
+    let state = State::open(&ctx.storage_root)?;
+    let mut failed = None;
+    for c in state.list()? {
+        let c = container::refresh(ctx, &state, c)?;
+        if container::is_running(&c) {
+            continue;
+        }
+        let keep = args.filter.iter().any(|f| {
+            let (k, v) = f.split_once('=').unwrap_or((f.as_str(), ""));
+            match k {
+                "label" => !crate::inspect::has_label(&c, v),
+                "label!" => crate::inspect::has_label(&c, v),
+                "until" => crate::logs::parse_time(v)
+                    .map(|t| crate::format::parse_rfc3339(&c.created).unwrap_or(0) >= t)
+                    .unwrap_or(true),
+                _ => true,
+            }
+        });
+        if keep {
+            continue;
+        }
+        match container::remove(ctx, &state, &c, false) {
+            Ok(()) => println!("{}", c.id),
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                failed = Some(crate::error::exit_code_of(&e));
+            }
+        }
+    }
+    Ok(failed.unwrap_or(0))
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct TopArgs {
+    /// Act on the latest container
+    #[arg(short, long)]
+    pub latest: bool,
+    pub container: Option<String>,
+    /// ps(1) descriptors (user, pid, ppid, pcpu, etime, tty, time, args, comm, ...)
+    pub descriptors: Vec<String>,
+}
+
+pub fn top(ctx: &Context, args: TopArgs) -> Result<i32> {
+    let state = State::open(&ctx.storage_root)?;
+    let name = latest_or(&state, args.latest, args.container.as_deref())?;
+    let rec = container::refresh(ctx, &state, state.get(&name)?)?;
+    print!("{}", crate::procs::top(&rec, &args.descriptors)?);
+    Ok(0)
+}
+
+/// The container named, or the latest one with `--latest`.
+fn latest_or(state: &State, latest: bool, name: Option<&str>) -> Result<String> {
+    if latest {
+        return state
+            .list()?
+            .into_iter()
+            .last()
+            .map(|c| c.id)
+            .ok_or_else(|| ExitError::new(EXIT_ENGINE, "no containers to act on").into());
+    }
+    name.map(str::to_string)
+        .ok_or_else(|| ExitError::new(EXIT_ENGINE, "you must provide a container name or ID").into())
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct StatsArgs {
+    pub containers: Vec<String>,
+    /// Show all containers (default: only running ones)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Disable streaming stats and only pull the first result
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Do not truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Pretty-print container statistics to JSON or using a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Time in seconds between stats reports
+    #[arg(short, long, default_value_t = 5)]
+    pub interval: u64,
+    /// Act on the latest container
+    #[arg(short, long)]
+    pub latest: bool,
+}
+
+pub fn stats(ctx: &Context, args: StatsArgs) -> Result<i32> {
+    crate::procs::stats(ctx, &args)
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct PauseArgs {
+    pub containers: Vec<String>,
+    #[arg(short, long)]
+    pub all: bool,
+    #[arg(short, long)]
+    pub latest: bool,
+}
+
+pub fn pause(ctx: &Context, args: PauseArgs, freeze: bool) -> Result<i32> {
+    let state = State::open(&ctx.storage_root)?;
+    let mut names = targets_running(ctx, &state, &args.containers, args.all)?;
+    if args.latest {
+        names = vec![latest_or(&state, true, None)?];
+    }
+    let mut failed = None;
+    for n in names {
+        let r = state.get(&n).and_then(|rec| crate::procs::pause(ctx, &state, &rec, freeze));
+        match r {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                failed = Some(crate::error::exit_code_of(&e));
+            }
+        }
+    }
+    Ok(failed.unwrap_or(0))
+}
+
+/// Like [`targets`], but `--all` means the running (or paused) containers only.
+fn targets_running(ctx: &Context, state: &State, names: &[String], all: bool) -> Result<Vec<String>> {
+    if all {
+        let mut v = vec![];
+        for c in state.list()? {
+            let c = container::refresh(ctx, state, c)?;
+            if container::is_running(&c) {
+                v.push(c.id);
+            }
+        }
+        return Ok(v);
+    }
+    targets(state, names, false)
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct CpArgs {
+    /// Archive mode (accepted: ownership is kept by default)
+    #[arg(short, long, default_value_t = true)]
+    pub archive: bool,
+    /// Allow directories to be overwritten with non-directories and vice versa (accepted)
+    #[arg(long)]
+    pub overwrite: bool,
+    /// SRC: CONTAINER:PATH, a host path, or - (a tar stream on stdin)
+    pub src: String,
+    /// DEST: CONTAINER:PATH, a host path, or - (a tar stream on stdout)
+    pub dest: String,
+}
+
+pub fn cp(ctx: &Context, args: CpArgs) -> Result<i32> {
+    crate::containerfs::cp(ctx, &args.src, &args.dest)?;
+    Ok(0)
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct DiffArgs {
+    pub container: Option<String>,
+    /// Change the output format (json)
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Act on the latest container
+    #[arg(short, long)]
+    pub latest: bool,
+}
+
+pub fn diff(ctx: &Context, args: DiffArgs) -> Result<i32> {
+    let state = State::open(&ctx.storage_root)?;
+    let name = latest_or(&state, args.latest, args.container.as_deref())?;
+    let rec = state.get(&name)?;
+    let changes = crate::containerfs::diff(ctx, &rec)?;
+    match args.format.as_deref() {
+        Some("json") => {
+            let mut m = serde_json::Map::new();
+            for (k, key) in [('A', "added"), ('C', "changed"), ('D', "deleted")] {
+                let v: Vec<&String> = changes.iter().filter(|(c, _)| *c == k).map(|(_, p)| p).collect();
+                if !v.is_empty() {
+                    m.insert(key.into(), serde_json::json!(v));
+                }
+            }
+            println!("{}", serde_json::to_string_pretty(&m)?);
+        }
+        Some(f) if !f.is_empty() => bail!(ExitError::new(EXIT_ENGINE, format!("unsupported --format {f:?}: use json"))),
+        _ => {
+            for (k, p) in changes {
+                println!("{k} {p}");
+            }
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ExportArgs {
+    pub container: String,
+    /// Write to a specified file (default: stdout, which must be redirected)
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+pub fn export(ctx: &Context, args: ExportArgs) -> Result<i32> {
+    use std::io::IsTerminal;
+    if args.output.is_none() && std::io::stdout().is_terminal() {
+        bail!(ExitError::new(EXIT_ENGINE, "refusing to export to terminal. Use -o flag or redirect"));
+    }
+    let state = State::open(&ctx.storage_root)?;
+    let rec = state.get(&args.container)?;
+    crate::containerfs::export(ctx, &rec, args.output.as_deref())?;
+    Ok(0)
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct MountArgs {
+    pub containers: Vec<String>,
+    /// Mount all containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Print the mounted containers' IDs only (with no arguments) / no truncation
+    #[arg(long)]
+    pub no_trunc: bool,
+    #[arg(long)]
+    pub format: Option<String>,
+    #[arg(short, long)]
+    pub latest: bool,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct UnmountArgs {
+    pub containers: Vec<String>,
+    #[arg(short, long)]
+    pub all: bool,
+    /// Force the unmount even while the container runs (refused: Warren never unmounts a running rootfs)
+    #[arg(short, long)]
+    pub force: bool,
+    #[arg(short, long)]
+    pub latest: bool,
+}
+
+pub fn mount(ctx: &Context, args: MountArgs) -> Result<i32> {
+    crate::containerfs::require_unshare("mount")?;
+    let state = State::open(&ctx.storage_root)?;
+    if args.containers.is_empty() && !args.all && !args.latest {
+        for c in state.list()? {
+            let merged = container::storage_dir(ctx, &c.id).join("merged");
+            if crate::containerfs::is_mounted(&merged) {
+                println!("{}  {}", if args.no_trunc { &c.id[..] } else { &c.id[..12] }, merged.display());
+            }
+        }
+        return Ok(0);
+    }
+    let names =
+        if args.latest { vec![latest_or(&state, true, None)?] } else { targets(&state, &args.containers, args.all)? };
+    for n in names {
+        let rec = state.get(&n)?;
+        let merged = crate::containerfs::mount(ctx, &rec)?;
+        if args.all {
+            println!("{} {}", rec.id, merged.display());
+        } else {
+            println!("{}", merged.display());
+        }
+    }
+    Ok(0)
+}
+
+pub fn unmount(ctx: &Context, args: UnmountArgs) -> Result<i32> {
+    crate::containerfs::require_unshare("unmount")?;
+    let state = State::open(&ctx.storage_root)?;
+    let names =
+        if args.latest { vec![latest_or(&state, true, None)?] } else { targets(&state, &args.containers, args.all)? };
+    let mut failed = None;
+    for n in names {
+        let r = state.get(&n).and_then(|rec| crate::containerfs::unmount(ctx, &state, &rec).map(|_| rec));
+        match r {
+            Ok(rec) => println!("{}", rec.id),
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                failed = Some(crate::error::exit_code_of(&e));
+            }
+        }
+    }
+    Ok(failed.unwrap_or(0))
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct AttachArgs {
+    pub container: Option<String>,
+    /// Key sequence for detaching (default ctrl-p,ctrl-q)
+    #[arg(long, default_value = "ctrl-p,ctrl-q")]
+    pub detach_keys: String,
+    /// Do not attach STDIN (Warren never attaches it: see docs)
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// Proxy received signals to the container (accepted)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: Option<bool>,
+    #[arg(short, long)]
+    pub latest: bool,
+}
+
+pub fn attach(ctx: &Context, args: AttachArgs) -> Result<i32> {
+    let state = State::open(&ctx.storage_root)?;
+    let name = latest_or(&state, args.latest, args.container.as_deref())?;
+    let rec = container::refresh(ctx, &state, state.get(&name)?)?;
+    crate::attach::attach(ctx, &state, &rec, &args.detach_keys)
 }

@@ -476,9 +476,12 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<i32> {
         _ => None,
     };
     for n in &args.names {
-        if let Some(c) = state.as_ref().map(|s| s.lookup(n)).transpose()?.flatten() {
-            found.push(container_inspect_json(&store, &c, &driver));
-            continue;
+        if let Some(st) = &state {
+            if let Some(c) = st.lookup(n)? {
+                let c = crate::container::refresh(ctx, st, c)?;
+                found.push(crate::inspect::container_json(ctx, &c));
+                continue;
+            }
         }
         if args.r#type == "container" {
             errors.push(anyhow::anyhow!("no such container {n:?}"));
@@ -510,58 +513,6 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<i32> {
 
 /// The `podman container inspect` object of a container, from its state record (read only: the
 /// `Running` flag checks the process, nothing is cleaned up here).
-fn container_inspect_json(store: &Store, c: &crate::state::ContainerRecord, driver: &str) -> Value {
-    let cfg = &c.config;
-    let running = crate::container::is_running(c);
-    let status = if matches!(c.state.as_str(), "running" | "paused") && !running { "exited" } else { c.state.as_str() };
-    let cmd: Vec<Value> = cfg.get("Cmd").and_then(Value::as_array).cloned().unwrap_or_default();
-    let image = store.find_image(&c.image_id).ok().flatten();
-    serde_json::json!({
-        "Id": c.id,
-        "Created": c.created,
-        "Path": cmd.first().cloned().unwrap_or(Value::String(String::new())),
-        "Args": cmd.iter().skip(1).cloned().collect::<Vec<_>>(),
-        "State": {
-            "Status": status,
-            "Running": running,
-            "Paused": c.state == "paused",
-            "Restarting": false,
-            "OOMKilled": false,
-            "Dead": false,
-            "Pid": if running { c.pid } else { 0 },
-            "ConmonPid": c.monitor_pid,
-            "ExitCode": c.exit_code.unwrap_or(0),
-            "Error": "",
-            "StartedAt": c.started.clone().unwrap_or_else(|| format::format_rfc3339(0)),
-            "FinishedAt": c.finished.clone().unwrap_or_else(|| format::format_rfc3339(0)),
-        },
-        "Image": c.image_id.strip_prefix("sha256:").unwrap_or(&c.image_id),
-        "ImageDigest": image.as_ref().map(|i| i.digest.to_string()).unwrap_or_default(),
-        "ImageName": c.image_name,
-        "Name": c.name,
-        "RestartCount": c.restart_count,
-        "Driver": cfg.get("Driver").cloned().unwrap_or_else(|| Value::String(driver.to_string())),
-        "Config": {
-            "Hostname": cfg.get("Hostname").cloned().unwrap_or_default(),
-            "User": cfg.get("User").cloned().unwrap_or_default(),
-            "Tty": cfg.get("Tty").cloned().unwrap_or(Value::Bool(false)),
-            "OpenStdin": cfg.get("OpenStdin").cloned().unwrap_or(Value::Bool(false)),
-            "Env": cfg.get("Env").cloned().unwrap_or_else(|| serde_json::json!([])),
-            "Cmd": cmd,
-            "Image": c.image_name,
-            "WorkingDir": cfg.get("WorkingDir").cloned().unwrap_or_default(),
-            "Labels": cfg.get("Labels").cloned().unwrap_or(Value::Null),
-            "StopSignal": cfg.get("StopSignal").cloned().unwrap_or(Value::Null),
-            "StopTimeout": cfg.get("StopTimeout").cloned().unwrap_or(Value::Null),
-        },
-        "HostConfig": {
-            "RestartPolicy": cfg.get("RestartPolicy").cloned().unwrap_or_else(|| serde_json::json!({"Name": "", "MaximumRetryCount": 0})),
-            "AutoRemove": cfg.get("AutoRemove").cloned().unwrap_or(Value::Bool(false)),
-            "LogConfig": {"Type": cfg.get("LogDriver").cloned().unwrap_or_else(|| Value::String("k8s-file".into()))},
-        },
-    })
-}
-
 fn confirm(question: &str) -> Result<bool> {
     print!("{question} [y/N] ");
     std::io::stdout().flush()?;

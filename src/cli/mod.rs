@@ -4,6 +4,7 @@
 pub mod container;
 pub mod events;
 pub mod image;
+pub mod port;
 pub mod registry;
 pub mod system;
 pub mod volume;
@@ -97,6 +98,36 @@ pub enum Command {
     Wait(container::WaitArgs),
     /// Fetch the logs of one or more containers
     Logs(container::LogsArgs),
+    /// Run a process in a running container
+    Exec(container::ExecArgs),
+    /// Attach to a running container's output
+    Attach(container::AttachArgs),
+    /// Display the running processes of a container
+    Top(container::TopArgs),
+    /// Rename an existing container
+    Rename(container::RenameArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(container::CpArgs),
+    /// Inspect changes to the container's file systems
+    Diff(container::DiffArgs),
+    /// Export a container's filesystem contents as a tar archive
+    Export(container::ExportArgs),
+    /// Mount a working container's root filesystem
+    Mount(container::MountArgs),
+    /// Unmount working container's root filesystem
+    #[command(alias = "umount")]
+    Unmount(container::UnmountArgs),
+    /// Pause all the processes in one or more containers
+    Pause(container::PauseArgs),
+    /// Unpause the processes in one or more containers
+    Unpause(container::PauseArgs),
+    /// Display a live stream of container resource usage statistics
+    Stats(container::StatsArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(container::ContainerCommand),
+    /// List port mappings or a specific mapping for the container
+    Port(port::PortArgs),
     /// Display the configuration of an object (image or container)
     Inspect(image::InspectArgs),
 
@@ -145,9 +176,19 @@ impl Command {
             | Command::Create(_)
             | Command::Start(_)
             | Command::Restart(_)
+            | Command::Exec(_)
+            | Command::Top(_)
+            | Command::Rename(_)
+            | Command::Cp(_)
+            | Command::Diff(_)
+            | Command::Export(_)
+            | Command::Pause(_)
+            | Command::Unpause(_)
+            | Command::Stats(_)
             | Command::InternalMonitor { .. }
             | Command::InternalProbeDriver => true,
             Command::Image(c) => c.needs_userns(),
+            Command::Container(c) => c.needs_userns(),
             Command::Volume(c) => c.needs_userns(),
             _ => false,
         }
@@ -200,6 +241,20 @@ pub fn main() -> i32 {
         Command::Rm(a) => container::rm(&ctx, a),
         Command::Wait(a) => container::wait(&ctx, a),
         Command::Logs(a) => container::logs(&ctx, a),
+        Command::Exec(a) => container::exec(&ctx, a),
+        Command::Attach(a) => container::attach(&ctx, a),
+        Command::Top(a) => container::top(&ctx, a),
+        Command::Rename(a) => container::rename(&ctx, a),
+        Command::Cp(a) => container::cp(&ctx, a),
+        Command::Diff(a) => container::diff(&ctx, a),
+        Command::Export(a) => container::export(&ctx, a),
+        Command::Mount(a) => container::mount(&ctx, a),
+        Command::Unmount(a) => container::unmount(&ctx, a),
+        Command::Pause(a) => container::pause(&ctx, a, true),
+        Command::Unpause(a) => container::pause(&ctx, a, false),
+        Command::Stats(a) => container::stats(&ctx, a),
+        Command::Container(c) => container::container(&ctx, c),
+        Command::Port(a) => port::port(&ctx, a),
         Command::InternalMonitor { id } => crate::run::monitor_main(&ctx, &id),
         Command::InternalProbeDriver => system::probe_driver(&ctx),
         Command::Inspect(a) => image::inspect(&ctx, a),

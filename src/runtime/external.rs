@@ -52,6 +52,21 @@ pub fn run_command(ctx: &Context, rt: &str, bundle: &Path, id: &str, pid_file: &
     Ok(c)
 }
 
+/// `RUNTIME --root STATE exec --process PROCESS.json ID`, the process taken from the config.json
+/// `config` (rewritten in place as the process alone).
+pub fn exec_command(ctx: &Context, rt: &str, id: &str, config: &Path) -> Result<Command> {
+    let bin = locate(rt)?;
+    let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(config)?)?;
+    std::fs::write(config, serde_json::to_vec(&spec["process"])?)?;
+    let mut c = Command::new(&bin);
+    c.arg("--root").arg(state_root(ctx, &bin));
+    if ctx.rootless {
+        c.arg("--cgroup-manager=disabled");
+    }
+    c.arg("exec").arg("--process").arg(config).arg(id);
+    Ok(c)
+}
+
 /// Remove the runtime's state for a container (best effort; `run` already waited for it).
 pub fn delete(ctx: &Context, rt: &str, id: &str) {
     if let Ok(bin) = locate(rt) {

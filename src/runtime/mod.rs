@@ -25,6 +25,21 @@ pub fn command(ctx: &Context, bundle: &Path, id: &str, pid_file: &Path) -> Resul
     }
 }
 
+/// The command that runs the process described by `config` (a config.json; for an external runtime
+/// only its `process` is used) in the running container `id` whose PID 1 is `pid`, and exits with the
+/// process's status.
+pub fn exec_command(ctx: &Context, id: &str, pid: i64, config: &Path) -> Result<Command> {
+    match external_name(ctx) {
+        None => {
+            let mut c = Command::new("/proc/self/exe");
+            c.arg("--log-level").arg(&ctx.global.log_level).arg("__runtime").arg("exec");
+            c.arg("--pid").arg(pid.to_string()).arg("--config").arg(config);
+            Ok(c)
+        }
+        Some(rt) => external::exec_command(ctx, rt, id, config),
+    }
+}
+
 /// After the runtime process exited with `code`: drop an external runtime's state for the container, and
 /// turn the runtime's own failures (not the container's) into 125/126/127 like Podman. Returns the exit
 /// code to report.

@@ -7,9 +7,10 @@
 
 use crate::plan::{ContainerPlan, MountPlan, NetworkMode, SeccompMode};
 use oci_spec::runtime::{
-    Arch, Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxDevice, LinuxDeviceBuilder,
-    LinuxDeviceType, LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType,
-    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArgBuilder, LinuxSeccompBuilder, LinuxSeccompOperator, LinuxSyscall,
+    Arch, Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDevice,
+    LinuxDeviceBuilder, LinuxDeviceType, LinuxIdMapping, LinuxIdMappingBuilder, LinuxMemoryBuilder, LinuxNamespace,
+    LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, LinuxSeccomp,
+    LinuxSeccompAction, LinuxSeccompArgBuilder, LinuxSeccompBuilder, LinuxSeccompOperator, LinuxSyscall,
     LinuxSyscallBuilder, Mount, MountBuilder, PosixRlimit, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder,
     RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
@@ -521,6 +522,24 @@ pub fn profile_seccomp(path: &Path, caps: &[String]) -> Result<LinuxSeccomp> {
 
 // ---------------------------------------------------------------------------------------------------
 
+/// `--memory`, `--cpus`, `--pids-limit`; None when no limit was asked (cgroups are then never touched).
+fn resources(plan: &ContainerPlan) -> Result<Option<LinuxResources>> {
+    if plan.memory_limit.is_none() && plan.cpu_quota.is_none() && plan.pids_limit.is_none() {
+        return Ok(None);
+    }
+    let mut r = LinuxResourcesBuilder::default();
+    if let Some(m) = plan.memory_limit {
+        r = r.memory(LinuxMemoryBuilder::default().limit(m).build()?);
+    }
+    if let Some((quota, period)) = plan.cpu_quota {
+        r = r.cpu(LinuxCpuBuilder::default().quota(quota).period(period).build()?);
+    }
+    if let Some(p) = plan.pids_limit {
+        r = r.pids(LinuxPidsBuilder::default().limit(p).build()?);
+    }
+    Ok(Some(r.build()?))
+}
+
 /// The runtime spec for `plan`, with Podman's defaults.
 pub fn build(plan: &ContainerPlan) -> Result<Spec> {
     let is_root = plan.uid == 0;
@@ -572,8 +591,13 @@ pub fn build(plan: &ContainerPlan) -> Result<Spec> {
     let mut namespaces: Vec<LinuxNamespace> = Vec::new();
     let ns = |t| LinuxNamespaceBuilder::default().typ(t).build();
     namespaces.push(ns(LinuxNamespaceType::Pid)?);
-    if plan.network == NetworkMode::None {
-        namespaces.push(ns(LinuxNamespaceType::Network)?);
+    if plan.network != NetworkMode::Host {
+        // Joined by path when the engine created it (pasta, slirp4netns, none) or it exists already.
+        let mut n = ns(LinuxNamespaceType::Network)?;
+        if let Some(p) = &plan.netns_path {
+            n.set_path(Some(p.clone()));
+        }
+        namespaces.push(n);
     }
     namespaces.push(ns(LinuxNamespaceType::Ipc)?);
     namespaces.push(ns(LinuxNamespaceType::Uts)?);
@@ -599,8 +623,8 @@ pub fn build(plan: &ContainerPlan) -> Result<Spec> {
         }
     }
     let mut linux = linux.build()?;
-    // LinuxBuilder defaults `resources` to an empty device list; Warren sets no cgroup limits here.
-    linux.set_resources(None);
+    // LinuxBuilder defaults `resources` to an empty device list: only limits the user asked for.
+    linux.set_resources(resources(plan)?);
 
     let mut annotations = HashMap::new();
     annotations.insert(ANNOTATION_NAME.to_string(), plan.name.clone());
@@ -786,6 +810,37 @@ mod tests {
         assert!(ns.contains(&LinuxNamespaceType::User));
         assert_eq!(linux.uid_mappings().as_ref().unwrap()[0].size(), 1000);
         assert_eq!(spec.annotations().as_ref().unwrap()[ANNOTATION_INIT], "true");
+    }
+
+    #[test]
+    fn resources_only_when_asked() {
+        assert!(build(&plan()).unwrap().linux().as_ref().unwrap().resources().is_none());
+        let mut p = plan();
+        p.memory_limit = Some(64 << 20);
+        p.cpu_quota = Some((50_000, 100_000));
+        p.pids_limit = Some(100);
+        let spec = build(&p).unwrap();
+        let r = spec.linux().as_ref().unwrap().resources().clone().unwrap();
+        assert_eq!(r.memory().as_ref().unwrap().limit(), Some(64 << 20));
+        assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(50_000));
+        assert_eq!(r.cpu().as_ref().unwrap().period(), Some(100_000));
+        assert_eq!(r.pids().as_ref().unwrap().limit(), 100);
+    }
+
+    #[test]
+    fn network_namespace_joined_by_path() {
+        let mut p = plan();
+        p.network = NetworkMode::Pasta(vec![]);
+        p.netns_path = Some("/run/user/1/warren/netns/abc".into());
+        let spec = build(&p).unwrap();
+        let nss = spec.linux().as_ref().unwrap().namespaces().clone().unwrap();
+        let net = nss.iter().find(|n| n.typ() == LinuxNamespaceType::Network).unwrap();
+        assert_eq!(net.path().as_deref(), Some(std::path::Path::new("/run/user/1/warren/netns/abc")));
+        // Checked at create time, before any namespace exists: a new one.
+        p.netns_path = None;
+        let spec = build(&p).unwrap();
+        let nss = spec.linux().as_ref().unwrap().namespaces().clone().unwrap();
+        assert!(nss.iter().any(|n| n.typ() == LinuxNamespaceType::Network && n.path().is_none()));
     }
 
     #[test]

@@ -6,9 +6,12 @@
 
 mod common;
 
+mod containers;
 mod events;
 mod fixtures;
+mod lifecycle;
 mod logs;
+mod network;
 mod pull;
 mod run;
 mod runtime;

@@ -477,6 +477,29 @@ fn runtime_signals() {
         let st = child.wait().unwrap();
         assert_eq!(st.code(), Some(143), "{who:?}: SIGTERM through --init");
 
+        // Any catchable signal sent to the runtime reaches a PID 1 that handles it (here SIGALRM, whose
+        // default would otherwise kill the runtime itself).
+        let c =
+            Case::new(who, "alrm", &["sh", "-c", "trap 'echo got-alrm; exit 10' ALRM; echo ready; sleep 30 & wait"]);
+        c.write_spec();
+        let mut cmd = c.command(&c.runtime_argv(&[]));
+        cmd.stdout(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let mut first = [0u8; 6];
+        std::io::Read::read_exact(&mut out, &mut first).unwrap();
+        assert_eq!(&first, b"ready\n");
+        // The newest process whose command line runs this bundle is the runtime itself (timeout and,
+        // rootless, `warren unshare` carry the same words and are older).
+        let pattern = format!("__runtime run --bundle {} ", c.bundle().display());
+        let pids = Command::new("pgrep").args(["-f", &pattern]).output().unwrap().stdout;
+        let runtime = String::from_utf8(pids).unwrap().lines().last().unwrap().to_string();
+        assert!(Command::new("kill").args(["-ALRM", &runtime]).status().unwrap().success());
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(10), "{who:?}: SIGALRM forwarded");
+        assert_eq!(rest, "got-alrm\n");
+
         // Killed from the host with SIGKILL: 137.
         let c = Case::new(who, "kill", &["sleep", "100"]);
         c.write_spec();
@@ -549,5 +572,91 @@ fn runtime_loads_podmans_seccomp_profile() {
         let o = c.run();
         expect_code(&o, 0, "Podman's seccomp.json");
         assert_eq!(stdout(&o), "Seccomp:\t2\nok\n", "{who:?}");
+    }
+}
+
+#[test]
+fn runtime_joins_an_existing_network_namespace() {
+    // A network namespace kept by a process (as pasta or slirp4netns keep theirs), joined by path.
+    let mut holder = Command::new("unshare").args(["--net", "sleep", "60"]).spawn().expect("unshare --net");
+    let ns = format!("/proc/{}/ns/net", holder.id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let want = loop {
+        let link = std::fs::read_link(&ns).unwrap().display().to_string();
+        if link != std::fs::read_link("/proc/self/ns/net").unwrap().display().to_string() {
+            break link;
+        }
+        assert!(Instant::now() < deadline, "unshare --net did not create a namespace");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    for nested in [false, true] {
+        let mut c = Case::new(Who::Root, "joinnet", &["readlink", "/proc/self/ns/net"]);
+        if nested {
+            // keep-id style nested user namespace: joining still works (the runtime joins before clone).
+            let map = vec![
+                userns::IdMapEntry { container: 0, host: 1, size: 1000 },
+                userns::IdMapEntry { container: 1000, host: 0, size: 1 },
+            ];
+            c.plan.uid_mappings = map.clone();
+            c.plan.gid_mappings = map;
+        }
+        let mut spec = warren::runtime::spec::build(&c.plan).unwrap();
+        let mut linux = spec.linux().clone().unwrap();
+        let nss: Vec<_> = linux
+            .namespaces()
+            .clone()
+            .unwrap()
+            .into_iter()
+            .map(|mut n| {
+                if n.typ() == oci_spec::runtime::LinuxNamespaceType::Network {
+                    n.set_path(Some(PathBuf::from(&ns)));
+                }
+                n
+            })
+            .collect();
+        linux.set_namespaces(Some(nss));
+        spec.set_linux(Some(linux));
+        warren::runtime::spec::write(&c.bundle(), &spec).unwrap();
+        let o = c.command(&c.runtime_argv(&[])).output().unwrap();
+        expect_code(&o, 0, "join a network namespace");
+        assert_eq!(stdout(&o).trim(), want, "nested user namespace: {nested}");
+    }
+    let _ = holder.kill();
+    let _ = holder.wait();
+}
+
+#[test]
+fn runtime_resource_limits() {
+    // As root: the limits are in the container's cgroup and enforced; the cgroup is gone afterwards.
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let mut c =
+        Case::new(Who::Root, "limits", &["sh", "-c", "x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo survived"]);
+    c.plan.memory_limit = Some(64 << 20);
+    c.plan.pids_limit = Some(50);
+    let o = c.run();
+    expect_code(&o, 137, "a 300 MB string under --memory 64m is OOM-killed");
+    let cg = if v2 {
+        format!("/sys/fs/cgroup/warren/{}", c.plan.name)
+    } else {
+        format!("/sys/fs/cgroup/memory/warren/{}", c.plan.name)
+    };
+    assert!(!Path::new(&cg).exists(), "{cg} was left behind");
+
+    let mut c =
+        Case::new(Who::Root, "pids", &["sh", "-c", "for i in $(seq 60); do sleep 2 & done; wait; echo finished"]);
+    c.plan.pids_limit = Some(20);
+    let o = c.run();
+    // busybox sh gives up (exit 2) at the first fork the pids controller refuses.
+    expect_code(&o, 2, "60 processes under --pids-limit 20");
+    assert!(stderr(&o).contains("can't fork"), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+
+    // Rootless on cgroup v1 (this kind of host): a clear error, exit 125.
+    if !v2 {
+        let mut c = Case::new(Who::Dev, "limitsv1", &["true"]);
+        c.plan.memory_limit = Some(64 << 20);
+        let o = c.run();
+        expect_code(&o, 125, "rootless limits on cgroup v1");
+        assert!(stderr(&o).contains("limits need cgroup v2 with a cgroup delegated to you"), "{}", stderr(&o));
     }
 }

@@ -174,6 +174,13 @@ fn dev_commands_share_one_namespace_kept_by_the_pause_process() {
     let third = ns("unshare after killing the pause process");
     let new_pid = rd.pause_pid().unwrap();
     assert_ne!(new_pid, pid, "pause.pid still names the killed process");
+    // The new pause process names itself as its first act; give a loaded machine a moment.
+    for _ in 0..100 {
+        if comm(new_pid) == "warren-pause" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert_eq!(comm(new_pid), "warren-pause");
     assert_eq!(ns("unshare after the new pause process"), third);
 }

@@ -17,7 +17,7 @@ use nix::unistd::{fork, ForkResult, Gid, Pid, Uid};
 use oci_spec::runtime::{LinuxCapabilities, PosixRlimitType, Spec};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// What the container process needs, prepared by the parent before clone.
@@ -67,7 +67,7 @@ fn setup_and_exec(ctx: &Ctx) -> Result<std::convert::Infallible> {
     rootfs::prepare(&ctx.rootfs, &mounts, &devices, &cwd)?;
 
     let terminal = process.terminal().unwrap_or(false);
-    let console = if terminal { Some(open_console(ctx.sock)?) } else { None };
+    let console = if terminal { Some(open_console(ctx.sock, true)?) } else { None };
 
     rootfs::mask(linux.masked_paths().as_deref().unwrap_or(&[]))?;
     rootfs::readonly(linux.readonly_paths().as_deref().unwrap_or(&[]))?;
@@ -84,6 +84,58 @@ fn setup_and_exec(ctx: &Ctx) -> Result<std::convert::Infallible> {
             Errno::result(r).map_err(on(format!("setdomainname {d}")))?;
         }
     }
+    let init = if ctx.init { Some(ctx.sock) } else { None };
+    start_process(process, &linux, console, &ctx.saved_mask, init)
+}
+
+/// What `warren __runtime exec` needs in the process it forks into the container's namespaces.
+pub struct ExecCtx {
+    pub spec: Spec,
+    /// `/proc/PID/root` of the container's PID 1, opened before joining its mount namespace.
+    pub root: OwnedFd,
+    pub sock: RawFd,
+    pub saved_mask: SigSet,
+}
+
+/// Entry point of the process `exec` forks after joining the container's namespaces: never returns.
+pub fn exec_main(ctx: &ExecCtx) -> isize {
+    let code = match exec_setup(ctx) {
+        Ok(never) => match never {},
+        Err(f) => {
+            let _ = channel::send(ctx.sock, &Msg::Error { code: f.code, msg: f.msg.clone() });
+            f.code
+        }
+    };
+    sys::exit_now(code)
+}
+
+fn exec_setup(ctx: &ExecCtx) -> Result<std::convert::Infallible> {
+    let _ = sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+    // As in `run`: go on once the runtime says so (it writes the pid file first).
+    match channel::recv(ctx.sock).map_err(on("wait for the runtime"))? {
+        Some(Msg::Go) => {}
+        _ => return Err(Fail::runtime("the runtime did not start the exec process")),
+    }
+    let process = ctx.spec.process().as_ref().ok_or_else(|| Fail::runtime("the exec process is missing"))?;
+    let linux = ctx.spec.linux().clone().unwrap_or_default();
+    // The container's root, as its PID 1 sees it (after its pivot_root).
+    nix::unistd::fchdir(ctx.root.as_raw_fd()).map_err(on("fchdir to the container's root"))?;
+    nix::unistd::chroot(".").map_err(on("chroot to the container's root"))?;
+    let console = if process.terminal().unwrap_or(false) { Some(open_console(ctx.sock, false)?) } else { None };
+    start_process(process, &linux, console, &ctx.saved_mask, None)
+}
+
+/// The part `run` and `exec` share, once the process is in the container's filesystem: rlimits, the
+/// console as stdio, seccomp, credentials and capabilities, no_new_privs, the environment, the working
+/// directory, then exec (or, with `init` = the channel, the minimal init forking the command).
+fn start_process(
+    process: &oci_spec::runtime::Process,
+    linux: &oci_spec::runtime::Linux,
+    console: Option<OwnedFd>,
+    saved_mask: &SigSet,
+    init: Option<RawFd>,
+) -> Result<std::convert::Infallible> {
+    let terminal = console.is_some();
     for rl in process.rlimits().iter().flatten() {
         set_rlimit(rl.typ(), rl.soft(), rl.hard())?;
     }
@@ -123,6 +175,7 @@ fn setup_and_exec(ctx: &Ctx) -> Result<std::convert::Infallible> {
         }
     }
 
+    let cwd = process.cwd().clone();
     if let Some(mask) = user.umask() {
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
@@ -134,15 +187,15 @@ fn setup_and_exec(ctx: &Ctx) -> Result<std::convert::Infallible> {
     }
     let path = find_executable(&args[0], &env)?;
 
-    if ctx.init {
-        run_init(ctx, terminal)?;
+    if let Some(sock) = init {
+        run_init(sock, terminal)?;
     }
-    exec(&path, &args, &env, &ctx.saved_mask)
+    exec(&path, &args, &env, saved_mask)
 }
 
 /// Open a pty in the container's own devpts (so `tty` prints /dev/pts/0), bind its slave on
 /// /dev/console, hand the master to the parent and wait until it has set the window size.
-fn open_console(sock: RawFd) -> Result<OwnedFd> {
+fn open_console(sock: RawFd, bind_console: bool) -> Result<OwnedFd> {
     use nix::fcntl::OFlag;
     let master =
         nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).map_err(on("open /dev/ptmx"))?;
@@ -156,14 +209,17 @@ fn open_console(sock: RawFd) -> Result<OwnedFd> {
         .open(&name)
         .map_err(sys::io_on(format!("open {name}")))?
         .into();
-    let console = Path::new("/dev/console");
-    if std::fs::symlink_metadata(console).is_err() {
-        let _ = std::fs::File::create(console);
-    }
-    if let Err(e) =
-        nix::mount::mount(Some(name.as_str()), console, None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>)
-    {
-        tracing::debug!("bind {name} on /dev/console: {}", e.desc());
+    // `run` binds the slave on /dev/console; an `exec` session leaves the container's console alone.
+    if bind_console {
+        let console = Path::new("/dev/console");
+        if std::fs::symlink_metadata(console).is_err() {
+            let _ = std::fs::File::create(console);
+        }
+        if let Err(e) =
+            nix::mount::mount(Some(name.as_str()), console, None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>)
+        {
+            tracing::debug!("bind {name} on /dev/console: {}", e.desc());
+        }
     }
     // SAFETY: `master` owns its descriptor; into_raw_fd hands ownership to the OwnedFd.
     let master: OwnedFd =
@@ -174,8 +230,6 @@ fn open_console(sock: RawFd) -> Result<OwnedFd> {
         _ => Err(Fail::runtime("the runtime did not acknowledge the console")),
     }
 }
-
-use std::os::unix::fs::OpenOptionsExt;
 
 fn set_rlimit(typ: PosixRlimitType, soft: u64, hard: u64) -> Result<()> {
     let name = serde_json::to_value(typ).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
@@ -388,7 +442,6 @@ fn exec(path: &Path, args: &[String], env: &[String], mask: &SigSet) -> Result<s
     sys::reset_signal_dispositions();
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(mask), None);
     let e = nix::unistd::execve(&cpath, &cargs, &cenv).unwrap_err();
-    let _ = path.as_os_str().as_bytes();
     Err(match e {
         Errno::ENOENT => Fail::new(
             EXIT_NOT_FOUND,
@@ -400,7 +453,7 @@ fn exec(path: &Path, args: &[String], env: &[String], mask: &SigSet) -> Result<s
 
 /// `--init`: fork the command as PID 2 and stay as PID 1, forwarding every signal to it and reaping
 /// every child; exit with the command's status (128+N when a signal killed it), like catatonit.
-fn run_init(ctx: &Ctx, terminal: bool) -> Result<()> {
+fn run_init(sock: RawFd, terminal: bool) -> Result<()> {
     let mut all = SigSet::all();
     all.remove(Signal::SIGKILL);
     all.remove(Signal::SIGSTOP);
@@ -418,7 +471,7 @@ fn run_init(ctx: &Ctx, terminal: bool) -> Result<()> {
         ForkResult::Parent { child } => {
             sys::set_name("warren-init");
             // The command's copy of the channel reports its exec; ours must not keep it open.
-            let _ = nix::unistd::close(ctx.sock);
+            let _ = nix::unistd::close(sock);
             let sfd = SignalFd::new(&all).map_err(on("signalfd"))?;
             loop {
                 let Ok(Some(info)) = sfd.read_signal() else { continue };

@@ -31,6 +31,7 @@
 //! only with `--init` (the init forwards it to the command, which is not PID 1); SIGKILL always works
 //! (137). This is what crun and Podman do too.
 
+mod cgroups;
 mod channel;
 mod container;
 mod rootfs;
@@ -71,24 +72,42 @@ pub enum RuntimeCommand {
         pid_file: Option<PathBuf>,
         id: String,
     },
+    /// Run a process in the running container whose PID 1 is PID (like `crun exec --process`): join
+    /// every namespace it has, then fork and exec the spec's process with the spec's seccomp; exits
+    /// with the process's status.
+    Exec {
+        /// The container's PID 1 (host view).
+        #[arg(long)]
+        pid: i32,
+        /// A config.json whose `process` is the one to run (deleted once read).
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 /// Entry point of `warren __runtime`.
 pub fn main(args: RuntimeArgs) -> Result<i32> {
     match args.command {
         RuntimeCommand::Run { bundle, pid_file, id } => run(&bundle, pid_file.as_deref(), &id),
+        RuntimeCommand::Exec { pid, config } => exec(pid, &config),
     }
 }
 
-/// Signals the runtime forwards to the container's PID 1.
-const FORWARDED: &[Signal] = &[
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
+/// Signals the runtime does not forward to the container's PID 1 (Podman's sig-proxy skips the same:
+/// SIGCHLD, SIGPIPE, SIGURG), plus the faults that belong to the runtime itself. Every other catchable
+/// signal is forwarded, so `kill -USR1 <runtime>` or a terminal's SIGTSTP reach the container.
+const NOT_FORWARDED: &[Signal] = &[
+    Signal::SIGKILL,
+    Signal::SIGSTOP,
+    Signal::SIGCHLD,
+    Signal::SIGPIPE,
+    Signal::SIGURG,
+    Signal::SIGSEGV,
+    Signal::SIGBUS,
+    Signal::SIGILL,
+    Signal::SIGFPE,
+    Signal::SIGTRAP,
+    Signal::SIGSYS,
 ];
 
 fn runtime_error(msg: String) -> anyhow::Error {
@@ -186,12 +205,29 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
 
     let mut flags = CloneFlags::empty();
     let mut userns = false;
+    let mut join: Vec<(OwnedFd, CloneFlags, String)> = Vec::new();
     for ns in spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()).into_iter().flatten() {
-        if ns.path().is_some() {
-            return Err(runtime_error(format!(
-                "joining an existing {:?} namespace is not supported by the embedded runtime; use --runtime crun",
-                ns.typ()
-            )));
+        if let Some(path) = ns.path() {
+            // Joining an existing namespace (a network namespace made by pasta/slirp4netns, a pod's
+            // ipc/uts): the runtime itself joins it before clone, so the container process starts
+            // inside it. Joining from the child would fail with a nested user namespace (keep-id),
+            // which holds no capability over the namespace to join.
+            let kind = match ns.typ() {
+                LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+                LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+                LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+                LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+                other => {
+                    return Err(runtime_error(format!(
+                        "joining an existing {other:?} namespace ({}) is not supported by the embedded runtime; use --runtime crun",
+                        path.display()
+                    )))
+                }
+            };
+            let fd = std::fs::File::open(path)
+                .map_err(|e| runtime_error(format!("open namespace {}: {e}", path.display())))?;
+            join.push((fd.into(), kind, path.display().to_string()));
+            continue;
         }
         flags |= match ns.typ() {
             LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
@@ -214,13 +250,21 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
 
     // Block the signals we forward (and SIGCHLD) and read them from a signalfd: no handlers, no threads.
     let mut set = SigSet::empty();
-    for s in FORWARDED {
-        set.add(*s);
+    for s in Signal::iterator().filter(|s| !NOT_FORWARDED.contains(s)) {
+        set.add(s);
     }
     set.add(Signal::SIGCHLD);
+    // A closed stdout must not kill the runtime (and with it the container) while relaying a console.
+    // SAFETY: SIG_IGN is a valid disposition; the container process resets dispositions before exec.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let mut saved_mask = SigSet::empty();
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut saved_mask)).context("blocking signals")?;
     let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).context("signalfd")?;
+
+    for (fd, kind, path) in &join {
+        nix::sched::setns(fd, *kind).map_err(|e| runtime_error(format!("join the namespace {path}: {}", e.desc())))?;
+    }
+    drop(join);
 
     let (parent_sock, child_sock) = channel::pair().context("socketpair")?;
     let ctx = container::Ctx { spec: spec.clone(), rootfs, sock: child_sock.as_raw_fd(), userns, init, saved_mask };
@@ -234,9 +278,100 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     drop(child_sock);
     drop(stack);
 
-    let result = monitor(&spec, child, &parent_sock, &sfd, pid_file, userns, terminal);
-    if result.is_err() {
+    // Resource limits: the container's process joins its cgroup before it is told to go on.
+    let cgroup = cgroups::apply(&spec, id, child.as_raw()).map_err(|e| runtime_error(format!("resource limits: {e}")));
+    let mut reaped = false;
+    let result = match &cgroup {
+        Ok(_) => monitor(&spec, child, &parent_sock, &sfd, pid_file, userns, terminal, &mut reaped),
+        Err(e) => Err(runtime_error(format!("{e:#}"))),
+    };
+    if !reaped {
         // The container must not outlive a runtime that failed.
+        let _ = kill(child, Signal::SIGKILL);
+        let _ = waitpid(child, None);
+    }
+    if let Ok(Some(cg)) = &cgroup {
+        cg.remove();
+    }
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&saved_mask), None);
+    result
+}
+
+/// The namespaces `exec` joins, in order: the user namespace first (it grants the capabilities the
+/// others need), the mount namespace last (it changes our root).
+const EXEC_NAMESPACES: &[(&str, CloneFlags)] = &[
+    ("user", CloneFlags::CLONE_NEWUSER),
+    ("ipc", CloneFlags::CLONE_NEWIPC),
+    ("uts", CloneFlags::CLONE_NEWUTS),
+    ("net", CloneFlags::CLONE_NEWNET),
+    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+    ("pid", CloneFlags::CLONE_NEWPID),
+    ("mnt", CloneFlags::CLONE_NEWNS),
+];
+
+fn exec(pid: i32, config: &Path) -> Result<i32> {
+    use std::os::unix::fs::MetadataExt;
+    let spec = Spec::load(config).map_err(|e| runtime_error(format!("reading {}: {e}", config.display())))?;
+    let _ = std::fs::remove_file(config);
+    let process = spec.process().as_ref().ok_or_else(|| runtime_error(format!("{}: no process", config.display())))?;
+    let terminal = process.terminal().unwrap_or(false);
+    let gone = |what: &str, e: std::io::Error| {
+        runtime_error(format!("open /proc/{pid}/{what}: {e} (the container is not running any more?)"))
+    };
+    // Everything is opened while /proc/PID still names the container's PID 1 in our view.
+    let mut joins = vec![];
+    for (name, flag) in EXEC_NAMESPACES {
+        let target = format!("/proc/{pid}/ns/{name}");
+        let theirs = match std::fs::metadata(&target) {
+            Ok(m) => m,
+            // A kernel without this namespace type.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && *name == "cgroup" => continue,
+            Err(e) => return Err(gone(&format!("ns/{name}"), e)),
+        };
+        let ours = std::fs::metadata(format!("/proc/self/ns/{name}")).ok();
+        if ours.is_some_and(|o| o.ino() == theirs.ino() && o.dev() == theirs.dev()) {
+            continue; // shared with us (e.g. --network host, or the engine's user namespace)
+        }
+        let f = std::fs::File::open(&target).map_err(|e| gone(&format!("ns/{name}"), e))?;
+        joins.push((*name, *flag, OwnedFd::from(f)));
+    }
+    let root: OwnedFd = std::fs::File::open(format!("/proc/{pid}/root")).map_err(|e| gone("root", e))?.into();
+    tracing::debug!(
+        "exec in the container of pid {pid}: joining {:?}, terminal {terminal}",
+        joins.iter().map(|j| j.0).collect::<Vec<_>>()
+    );
+
+    let mut set = SigSet::empty();
+    for s in Signal::iterator().filter(|s| !NOT_FORWARDED.contains(s)) {
+        set.add(s);
+    }
+    set.add(Signal::SIGCHLD);
+    // SAFETY: SIG_IGN is a valid disposition; the exec'd process resets dispositions before exec.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let mut saved_mask = SigSet::empty();
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut saved_mask)).context("blocking signals")?;
+    let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).context("signalfd")?;
+
+    for (name, flag, fd) in &joins {
+        nix::sched::setns(fd, *flag)
+            .map_err(|e| runtime_error(format!("setns to the {name} namespace of pid {pid}: {}", e.desc())))?;
+    }
+    let (parent_sock, child_sock) = channel::pair().context("socketpair")?;
+    let ctx = container::ExecCtx { spec: spec.clone(), root, sock: child_sock.as_raw_fd(), saved_mask };
+    // SAFETY: the runtime is single-threaded; the child only sets itself up and execs (or _exits).
+    let child = match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            drop(parent_sock);
+            sys::exit_now(container::exec_main(&ctx) as i32)
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => child,
+        Err(e) => return Err(runtime_error(format!("fork into the container: {}", e.desc()))),
+    };
+    drop(child_sock);
+    drop(ctx);
+    let mut reaped = false;
+    let result = monitor(&spec, child, &parent_sock, &sfd, None, false, terminal, &mut reaped);
+    if !reaped {
         let _ = kill(child, Signal::SIGKILL);
         let _ = waitpid(child, None);
     }
@@ -244,6 +379,7 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     result
 }
 
+#[allow(clippy::too_many_arguments)]
 fn monitor(
     spec: &Spec,
     child: Pid,
@@ -252,6 +388,7 @@ fn monitor(
     pid_file: Option<&Path>,
     userns: bool,
     terminal: bool,
+    reaped: &mut bool,
 ) -> Result<i32> {
     if userns {
         write_id_maps(child, spec)?;
@@ -349,9 +486,13 @@ fn monitor(
                         Ok(ws) => {
                             if let Some(code) = status_code(ws) {
                                 status = Some(code);
+                                *reaped = true;
                             }
                         }
-                        Err(e) => return Err(runtime_error(format!("wait for the container: {}", e.desc()))),
+                        Err(e) => {
+                            *reaped = e == nix::errno::Errno::ECHILD;
+                            return Err(runtime_error(format!("wait for the container: {}", e.desc())));
+                        }
                     }
                 } else if sig == libc::SIGWINCH && master.is_some() {
                     if let Some(m) = &master {
