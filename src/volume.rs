@@ -393,6 +393,11 @@ pub fn resolve_mounts(
     gid: u32,
 ) -> Result<Vec<VolumeUse>> {
     let mut uses = vec![];
+    // `U` on a bind mount chowns the host directory too (like Podman): through the mapping rootless.
+    for m in mounts.iter_mut().filter(|m| m.kind == "bind" && m.options.iter().any(|o| o == "U")) {
+        m.options.retain(|o| o != "U");
+        chown_tree(Path::new(&m.source), uid, gid).with_context(|| format!("chowning {} (U)", m.source))?;
+    }
     for m in mounts.iter_mut().filter(|m| m.kind == "volume") {
         let anonymous = m.source.is_empty();
         let vol = if anonymous {
@@ -407,7 +412,7 @@ pub fn resolve_mounts(
             m.options.insert(0, "rbind".into());
         }
         let data = data_dir(&ctx.storage_root, &vol.name);
-        first_use(ctx, state, &vol, &data, rootfs, &m.destination, nocopy, (uid, gid))
+        first_use(state, &vol, &data, rootfs, &m.destination, nocopy, (uid, gid))
             .with_context(|| format!("preparing volume {} for {}", vol.name, m.destination))?;
         if chown {
             chown_tree(&data, uid, gid).with_context(|| format!("chowning volume {} (U)", vol.name))?;
@@ -455,9 +460,7 @@ pub fn image_volume_mounts(image_volumes: &[String], mounts: &[MountPlan]) -> Ve
     out
 }
 
-#[allow(clippy::too_many_arguments)]
 fn first_use(
-    ctx: &Context,
     state: &State,
     vol: &VolumeRecord,
     data: &Path,
@@ -475,7 +478,6 @@ fn first_use(
     if !vol.needs_copy_up && !vol.needs_chown {
         return Ok(());
     }
-    let _ = ctx;
     let src = resolve_in_root(rootfs, dest);
     let src_dir = src.as_ref().filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_dir()));
     let empty = std::fs::read_dir(data).map(|mut d| d.next().is_none()).unwrap_or(false);

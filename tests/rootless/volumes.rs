@@ -134,6 +134,12 @@ fn volume_files_are_owned_through_the_mapping() {
     w.run(&["run", "--rm", "-u", "1000", "-v", "mine:/m:U", &image("busybox"), "stat", "-c", "%u", "/m"])
         .ok()
         .stdout_is("1000");
+    // and on a bind mount it chowns the host directory, through the mapping
+    let dir = w.storage_root().join("bind");
+    w.cmd(&["mkdir", &dir.display().to_string()]).ok();
+    let spec = format!("{}:/b:U", dir.display());
+    w.run(&["run", "--rm", "-u", "1000", "-v", &spec, &image("busybox"), "touch", "/b/x"]).ok();
+    assert_eq!(std::fs::metadata(&dir).unwrap().uid(), 100999);
 }
 
 #[test]
@@ -157,4 +163,82 @@ fn anonymous_volumes_go_with_rm_v_and_with_rm() {
     // run --rm removes its anonymous volumes, named ones stay
     w.run(&["run", "--rm", "-v", "/scratch", "-v", "named:/n", &img, "true"]).ok();
     w.run(&["volume", "ls", "-q"]).ok().stdout_is("named");
+}
+
+/// Push a copy of the busybox fixture whose config declares `VOLUME /cache /etc`, and return its name.
+fn image_with_volumes() -> String {
+    use sha2::Digest as _;
+    let dir = std::path::PathBuf::from(format!("{TESTS_DIR}/imgvol-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let layout = format!("oci:{}:x", dir.display());
+    host(&["skopeo", "copy", "-q", "--src-tls-verify=false", &format!("docker://{}", image("busybox")), &layout]).ok();
+    let blob = |d: &str| dir.join("blobs/sha256").join(d.trim_start_matches("sha256:"));
+    let put = |bytes: &[u8]| -> (String, usize) {
+        let d = format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)));
+        std::fs::write(blob(&d), bytes).unwrap();
+        (d, bytes.len())
+    };
+    let index_path = dir.join("index.json");
+    let mut index: serde_json::Value = serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    let mdigest = index["manifests"][0]["digest"].as_str().unwrap().to_string();
+    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(blob(&mdigest)).unwrap()).unwrap();
+    let cdigest = manifest["config"]["digest"].as_str().unwrap().to_string();
+    let mut config: serde_json::Value = serde_json::from_slice(&std::fs::read(blob(&cdigest)).unwrap()).unwrap();
+    config["config"]["Volumes"] = serde_json::json!({"/cache": {}, "/etc": {}});
+    let (cd, cs) = put(&serde_json::to_vec(&config).unwrap());
+    manifest["config"]["digest"] = cd.into();
+    manifest["config"]["size"] = cs.into();
+    let (md, ms) = put(&serde_json::to_vec(&manifest).unwrap());
+    index["manifests"][0]["digest"] = md.into();
+    index["manifests"][0]["size"] = ms.into();
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+    let name = format!("{}/warren-tests/imgvol:latest", registry());
+    host(&["skopeo", "copy", "-q", "--dest-tls-verify=false", &layout, &format!("docker://{name}")]).ok();
+    let _ = std::fs::remove_dir_all(&dir);
+    name
+}
+
+#[test]
+fn image_volumes_become_anonymous_volumes() {
+    let w = Warren::dev();
+    let img = image_with_volumes();
+    // each VOLUME is an anonymous volume, filled from the image; --rm removes them
+    w.run(&[
+        "run",
+        "--rm",
+        &img,
+        "sh",
+        "-c",
+        "touch /cache/x && grep -c root: /etc/passwd && grep ' /cache ' /proc/mounts | wc -l",
+    ])
+    .ok()
+    .stdout_is("1\n1");
+    w.run(&["volume", "ls", "-q"]).ok().stdout_is("");
+    // a user mount on a VOLUME path replaces that anonymous volume
+    w.run(&["create", "--name", "c", "-v", "named:/cache", &img, "true"]).ok();
+    let vols = w.run(&["volume", "ls", "-q"]);
+    vols.ok().check("named plus one anonymous volume (/etc)", |o| {
+        o.lines().len() == 2 && o.lines().contains(&"named") && o.lines().iter().any(|l| l.len() == 64)
+    });
+    w.run(&["rm", "-v", "c"]).ok();
+    w.run(&["volume", "ls", "-q"]).ok().stdout_is("named");
+}
+
+#[test]
+fn root_and_single_id_users_have_volumes_too() {
+    // root: the identity mapping, so container uid 1000 is host uid 1000
+    let r = Warren::root();
+    r.run(&["run", "--rm", "-u", "1000", "-v", "data:/data", &image("busybox"), "touch", "/data/f"]).ok();
+    let f = std::fs::metadata(r.storage_root().join("volumes/data/_data/f")).unwrap();
+    assert_eq!(f.uid(), 1000);
+    r.run(&["volume", "rm", "data"]).ok();
+    // hpc (no subordinate ids): everything in the volume is the user's own
+    let env = require_env();
+    let h = Warren::hpc();
+    h.run(&["run", "--rm", "-v", "etc:/etc", &image("busybox"), "sh", "-c", "echo hi > /etc/new"]).ok();
+    for n in ["new", "passwd"] {
+        let m = std::fs::metadata(h.storage_root().join("volumes/etc/_data").join(n)).unwrap();
+        assert_eq!(m.uid(), env.hpc.uid, "{n}");
+    }
+    h.run(&["volume", "rm", "etc"]).ok();
 }
