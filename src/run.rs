@@ -306,6 +306,8 @@ pub fn monitor_main(ctx: &Context, id: &str) -> Result<i32> {
     let _ = nix::sys::prctl::set_name(c"warren-monitor");
     // SAFETY: fd 3 was set up by start_detached as the write end of the readiness pipe.
     let mut ready = Some(unsafe { std::fs::File::from_raw_fd(3) });
+    // The runtime and the container must not inherit it: `run -d` waits for its EOF.
+    let _ = nix::fcntl::fcntl(3, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
     let state = State::open(&ctx.storage_root)?;
     let mut rec = state.get(id)?;
     let plan = stored_plan(&rec)?;
