@@ -378,6 +378,45 @@ fn copy_in(root: &Path, name: &str, src: &str, cpath: &str, owner: Owner) -> Res
     }
 }
 
+/// `ps --size` and `inspect --size`: Podman's RwSize (the bytes in the container's writable layer) and
+/// RootFsSize (those plus its image's layers). The vfs driver keeps one full copy, whose size beyond the
+/// image's counts as written.
+pub fn sizes(ctx: &Context, rec: &ContainerRecord) -> (u64, u64) {
+    let image = crate::storage::Store::open(ctx)
+        .ok()
+        .and_then(|s| s.find_image(&rec.image_id).ok().flatten())
+        .map_or(0, |i| i.size);
+    let dir = container::storage_dir(ctx, &rec.id);
+    let rw = if driver_of(rec).ok().flatten() == Some(rootfs::Driver::Vfs) {
+        tree_size(&dir.join("merged")).saturating_sub(image)
+    } else {
+        tree_size(&dir.join("upper"))
+    };
+    (rw, image + rw)
+}
+
+/// Bytes in the regular files and symlinks under `dir` (not following links, not crossing mounts);
+/// what cannot be read counts as nothing.
+fn tree_size(dir: &Path) -> u64 {
+    let Ok(top) = std::fs::symlink_metadata(dir) else { return 0 };
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let Ok(m) = e.metadata() else { continue };
+            if m.is_dir() {
+                if m.dev() == top.dev() {
+                    stack.push(e.path());
+                }
+            } else if m.is_file() || m.is_symlink() {
+                total += m.len();
+            }
+        }
+    }
+    total
+}
+
 /// `diff`: the changes in the container's writable layer, Podman's `A`/`C`/`D` lines sorted by path.
 pub fn diff(ctx: &Context, rec: &ContainerRecord) -> Result<Vec<(char, String)>> {
     let dir = container::storage_dir(ctx, &rec.id);

@@ -24,7 +24,7 @@ pub fn status_word(rec: &ContainerRecord) -> &str {
 }
 
 /// The `inspect` JSON of one container (already refreshed).
-pub fn container_json(ctx: &Context, rec: &ContainerRecord) -> Value {
+pub fn container_json(ctx: &Context, rec: &ContainerRecord, size: bool) -> Value {
     let plan: ContainerPlan = crate::run::stored_plan(rec).unwrap_or_default();
     let c = &rec.config;
     let running = container::is_running(rec);
@@ -221,7 +221,7 @@ pub fn container_json(ctx: &Context, rec: &ContainerRecord) -> Value {
         "CookieSecret": null,
         "Init": plan.init,
     });
-    json!({
+    let mut out = json!({
         "Id": rec.id,
         "Created": rec.created,
         "Path": args.first().cloned().unwrap_or_default(),
@@ -262,7 +262,13 @@ pub fn container_json(ctx: &Context, rec: &ContainerRecord) -> Value {
         "IsService": false,
         "Config": config,
         "HostConfig": hostconfig,
-    })
+    });
+    if size {
+        let (rw, rootfs) = crate::containerfs::sizes(ctx, rec);
+        out["SizeRw"] = json!(rw);
+        out["SizeRootFs"] = json!(rootfs);
+    }
+    out
 }
 
 /// Whether the container has label `want` (`KEY` or `KEY=VALUE`).

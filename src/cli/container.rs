@@ -249,6 +249,9 @@ pub struct RmArgs {
     /// Seconds to wait for stop before killing the container
     #[arg(short = 't', long = "time")]
     pub time: Option<u64>,
+    /// Remove the container and every container that depends on it
+    #[arg(long)]
+    pub depend: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -342,10 +345,24 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let rows: Vec<serde_json::Value> = list.iter().map(|c| ps_row(c, args.no_trunc)).collect();
+    let sizes: Vec<Option<(u64, u64)>> =
+        list.iter().map(|c| args.size.then(|| crate::containerfs::sizes(ctx, c))).collect();
+    let size_text =
+        |s: (u64, u64)| format!("{} (virtual {})", crate::format::human_size(s.0), crate::format::human_size(s.1));
+    let mut rows: Vec<serde_json::Value> = list.iter().map(|c| ps_row(c, args.no_trunc)).collect();
+    for (r, s) in rows.iter_mut().zip(&sizes) {
+        if let Some(s) = s {
+            r["Size"] = serde_json::Value::from(size_text(*s));
+        }
+    }
     match args.format.as_deref() {
         Some("json") => {
-            let json: Vec<serde_json::Value> = list.iter().map(ps_json).collect::<Result<_>>()?;
+            let mut json: Vec<serde_json::Value> = list.iter().map(ps_json).collect::<Result<_>>()?;
+            for (j, s) in json.iter_mut().zip(&sizes) {
+                if let Some((rw, rootfs)) = s {
+                    j["Size"] = serde_json::json!({"rootFsSize": rootfs, "rwSize": rw});
+                }
+            }
             println!("{}", serde_json::to_string_pretty(&json)?)
         }
         Some(t) => {
@@ -373,8 +390,11 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
                     "PORTS".into(),
                     "NAMES".into(),
                 ]);
+                if args.size {
+                    out[0].push("SIZE".into());
+                }
             }
-            for (c, r) in list.iter().zip(&rows) {
+            for ((c, r), size) in list.iter().zip(&rows).zip(&sizes) {
                 let mut cmd = r["Command"].as_str().unwrap_or("").to_string();
                 if !args.no_trunc && cmd.chars().count() > 20 {
                     cmd = cmd.chars().take(17).collect::<String>() + "...";
@@ -388,6 +408,9 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
                     crate::network::ps_ports(c),
                     c.name.clone(),
                 ]);
+                if let Some(s) = size {
+                    out.last_mut().expect("the row just pushed").push(size_text(*s));
+                }
             }
             print!("{}", crate::format::table(&out));
         }
@@ -515,7 +538,7 @@ pub fn kill(ctx: &Context, args: KillArgs) -> Result<i32> {
 pub fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
     let mut failed = None;
-    for n in targets(&state, &args.containers, args.all)? {
+    for n in removal_order(&state, targets(&state, &args.containers, args.all)?, args.depend)? {
         let r = state.get(&n).and_then(|rec| {
             if let (Some(t), true) = (args.time, container::is_running(&rec)) {
                 container::stop(ctx, &state, &rec, t)?;
@@ -539,6 +562,58 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
         }
     }
     Ok(failed.unwrap_or(0))
+}
+
+/// The containers to remove, each after every container that depends on it (one that joined its
+/// network namespace with `--network container:NAME`). With `depend`, those dependents are added (like
+/// `podman rm --depend`); without it, a container whose dependents stay is an error naming them.
+fn removal_order(state: &State, names: Vec<String>, depend: bool) -> Result<Vec<String>> {
+    let all = state.list()?;
+    let id_of = |n: &str| all.iter().find(|c| c.id == n || c.name == n).map(|c| c.id.clone());
+    let resolve = |n: &str| -> Option<String> { id_of(n).or_else(|| state.lookup(n).ok().flatten().map(|c| c.id)) };
+    let dependents = |id: &str| -> Vec<String> {
+        all.iter()
+            .filter(|c| {
+                crate::run::stored_plan(c).is_ok_and(|p| match &p.network {
+                    net::NetworkMode::Container(other) => resolve(other).as_deref() == Some(id),
+                    _ => false,
+                })
+            })
+            .map(|c| c.id.clone())
+            .collect()
+    };
+    let mut order: Vec<String> = vec![];
+    let mut visit = vec![];
+    for n in names {
+        // names that match nothing stay as given, for the "no such container" report
+        visit.push((resolve(&n).unwrap_or(n), false));
+    }
+    let chosen: Vec<String> = visit.iter().map(|v| v.0.clone()).collect();
+    while let Some((id, expanded)) = visit.pop() {
+        if order.contains(&id) {
+            continue;
+        }
+        let deps = dependents(&id);
+        if expanded || deps.iter().all(|d| order.contains(d)) {
+            order.push(id);
+            continue;
+        }
+        let missing: Vec<&String> = deps.iter().filter(|d| !depend && !chosen.contains(d)).collect();
+        if !missing.is_empty() {
+            let name = |i: &str| all.iter().find(|c| c.id == i).map_or(i.to_string(), |c| c.name.clone());
+            bail!(ExitError::new(
+                EXIT_ENGINE,
+                format!(
+                    "container {} has dependent containers which must be removed before it: {} (use --depend to remove them too)",
+                    name(&id),
+                    missing.iter().map(|d| name(d)).collect::<Vec<_>>().join(", ")
+                )
+            ));
+        }
+        visit.push((id, true));
+        visit.extend(deps.into_iter().filter(|d| !order.contains(d)).map(|d| (d, false)));
+    }
+    Ok(order)
 }
 
 pub fn wait(ctx: &Context, args: WaitArgs) -> Result<i32> {
@@ -768,11 +843,14 @@ pub enum ContainerCommand {
 impl ContainerCommand {
     /// Whether the command must run inside the engine's user namespace (see `Command::needs_userns`).
     pub fn needs_userns(&self) -> bool {
+        match self {
+            ContainerCommand::Ps(a) => return a.size,
+            ContainerCommand::Inspect(a) => return a.size,
+            _ => {}
+        }
         !matches!(
             self,
-            ContainerCommand::Ps(_)
-                | ContainerCommand::Inspect(_)
-                | ContainerCommand::Exists(_)
+            ContainerCommand::Exists(_)
                 | ContainerCommand::Logs(_)
                 | ContainerCommand::Wait(_)
                 | ContainerCommand::Attach(_)

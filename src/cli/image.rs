@@ -479,7 +479,7 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<i32> {
         if let Some(st) = &state {
             if let Some(c) = st.lookup(n)? {
                 let c = crate::container::refresh(ctx, st, c)?;
-                found.push(crate::inspect::container_json(ctx, &c));
+                found.push(crate::inspect::container_json(ctx, &c, args.size));
                 continue;
             }
         }

@@ -187,6 +187,9 @@ impl Command {
             | Command::Stats(_)
             | Command::InternalMonitor { .. }
             | Command::InternalProbeDriver => true,
+            // sizes count files in the writable layer, owned by the mapping's ids
+            Command::Ps(a) => a.size,
+            Command::Inspect(a) => a.size,
             Command::Image(c) => c.needs_userns(),
             Command::Container(c) => c.needs_userns(),
             Command::Volume(c) => c.needs_userns(),

@@ -387,3 +387,44 @@ fn container_group_dispatches_like_the_top_level_commands() {
     w.run(&["container", "remove", "g"]).ok();
     w.run(&["container", "ls", "-aq"]).ok().stdout_is("");
 }
+
+/// `rm` of a container whose network namespace another container joined: refused naming the dependent,
+/// unless `--depend` removes both (the dependent first).
+#[test]
+fn rm_depend_removes_dependents_first() {
+    let w = Warren::dev();
+    w.pull(&bb());
+    let img = bb();
+    detached(&w, "base", &["sleep", "1000"]);
+    w.run(&["run", "-d", "--name", "joined", "--network", "container:base", &img, "sleep", "1000"]).ok();
+    w.run(&["rm", "-f", "base"]).code(125).stderr_contains("joined").stderr_contains("--depend");
+    w.run(&["ps", "--format", "{{.Names}}"]).ok().stdout_contains("base");
+    let out = w.run(&["rm", "-f", "--depend", "base"]);
+    out.ok();
+    let ids = out.lines();
+    assert_eq!(ids.len(), 2, "{out:?}");
+    w.run(&["ps", "-aq"]).ok().stdout_is("");
+}
+
+/// `ps --size` and `inspect --size`: the writable layer's bytes and, "virtual", those plus the image's.
+#[test]
+fn ps_and_inspect_report_sizes() {
+    for w in [Warren::dev(), Warren::root()] {
+        w.pull(&bb());
+        let img = bb();
+        w.run(&["run", "--name", "s", &img, "sh", "-c", "head -c 300000 /dev/zero > /big"]).ok();
+        let rw: u64 = w.run(&["inspect", "--size", "-f", "{{.SizeRw}}", "s"]).ok().stdout.trim().parse().unwrap();
+        let rootfs: u64 = w
+            .run(&["container", "inspect", "--size", "-f", "{{.SizeRootFs}}", "s"])
+            .ok()
+            .stdout
+            .trim()
+            .parse()
+            .unwrap();
+        assert!((300_000..400_000).contains(&rw), "SizeRw {rw}");
+        assert!(rootfs > rw + 500_000, "SizeRootFs {rootfs} includes busybox");
+        w.run(&["ps", "-a", "--size", "--format", "{{.Names}} {{.Size}}"]).ok().stdout_contains("s 300 kB (virtual ");
+        w.run(&["ps", "-a", "--size"]).ok().stdout_contains("SIZE").stdout_contains("300 kB (virtual ");
+        w.run(&["rm", "s"]).ok();
+    }
+}
