@@ -674,6 +674,9 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
         bail!(ExitError::new(EXIT_ENGINE, "you cannot start and attach multiple containers at once"));
     }
     for n in names {
+    // Like Podman: a container that cannot be started is reported ("unable to start container") and the
+    // others are still started; the command then exits 125.
+    let mut failed: Option<anyhow::Error> = None;
         let rec = container::refresh(ctx, &state, state.get(&n)?)?;
         if container::is_running(&rec) {
             println!("{n}");
@@ -685,10 +688,23 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
             let plan = crate::run::stored_plan(&rec)?;
             return crate::run::start_foreground(ctx, &state, &mut rec, &plan, args.interactive);
         }
-        crate::run::start_detached(ctx, &state, &rec)?;
-        println!("{n}");
+        match crate::run::start_detached(ctx, &state, &rec) {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                if let Some(prev) = failed.take() {
+                    eprintln!("Error: {prev:#}");
+                }
+                failed = Some(anyhow::Error::from(ExitError::new(
+                    EXIT_ENGINE,
+                    format!("unable to start container {:?}: {e:#}", rec.name),
+                )));
+            }
+        }
     }
-    Ok(0)
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(0),
+    }
 }
 
 pub fn restart(ctx: &Context, args: RestartArgs) -> Result<i32> {
@@ -698,7 +714,8 @@ pub fn restart(ctx: &Context, args: RestartArgs) -> Result<i32> {
         let rec = container::stop(ctx, &state, &rec, args.time)?;
         container::wait_monitor_gone(&rec, std::time::Duration::from_secs(10));
         let rec = mark_started(&state, &rec.id)?;
-        crate::run::start_detached(ctx, &state, &rec)?;
+        crate::run::start_detached(ctx, &state, &rec)
+            .map_err(|e| ExitError::new(EXIT_ENGINE, format!("unable to start container {:?}: {e:#}", rec.name)))?;
         println!("{}", rec.id);
     }
     Ok(0)

@@ -12,10 +12,10 @@
 //!  warren __runtime (parent, in the caller's namespaces)        container process (clone)
 //!   block forwarded signals, signalfd                             wait for `G`
 //!   clone(NEWPID|NEWNS|NEWUTS|NEWIPC[|NEWNET][|NEWUSER]) ──────►  mounts, devices, pivot_root
-//!   [write uid_map/gid_map], pid file, send `G`                   [open the console in its devpts,
+//!   [write uid_map/gid_map], send `G`                             [open the console in its devpts,
 //!   [receive the console master, set its size, send `A`] ◄──────   send the master, wait for `A`]
 //!   poll: signalfd (forward; SIGCHLD → wait), channel             masks, hostname, rlimits, creds,
-//!         (errors / EOF at exec), stdin ⇄ console master          caps, seccomp, exec (or init+fork)
+//!         (errors / EOF at exec: pid file), stdin ⇄ console       caps, seccomp, exec
 //! ```
 //!
 //! Seccomp: the filter is loaded last before exec when no_new_privs is set, else just before the
@@ -393,10 +393,10 @@ fn monitor(
     if userns {
         write_id_maps(child, spec)?;
     }
-    // The pid file exists before the container's process runs (crun's contract).
-    if let Some(p) = pid_file {
-        write_pid_file(p, child)?;
-    }
+    // The pid file is written once the container's process has exec'd its command (the channel closes
+    // without an error): a command that cannot be started leaves no pid file, so the caller (the monitor
+    // of `start` and `run -d`) can tell a failed start from a container that ran and exited.
+    let mut pid_file = pid_file;
     channel::send(sock.as_raw_fd(), &Msg::Go)
         .map_err(|e| runtime_error(format!("start the container: {}", e.desc())))?;
 
@@ -452,7 +452,12 @@ fn monitor(
                 }
                 Ok(Some(Msg::Error { code, msg })) => error = Some((code, msg)),
                 Ok(Some(_)) => {}
-                Ok(None) | Err(_) => sock_open = false,
+                Ok(None) | Err(_) => {
+                    sock_open = false;
+                    if let Some(p) = pid_file.take().filter(|_| error.is_none()) {
+                        write_pid_file(p, child)?;
+                    }
+                }
             }
         }
         if master_ready {
