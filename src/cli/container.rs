@@ -21,7 +21,7 @@ pub struct RunArgs {
     /// Allocate a pseudo-TTY for the container
     #[arg(short, long)]
     pub tty: bool,
-    /// Run the container in the background and print the container ID (not supported yet)
+    /// Run the container in the background and print the container ID
     #[arg(short, long)]
     pub detach: bool,
     /// Assign a name to the container
