@@ -1064,6 +1064,30 @@ pub fn now_rfc3339_nanos() -> String {
     format!("{}.{:09}+00:00", base.trim_end_matches('Z'), d.subsec_nanos())
 }
 
+/// Now as RFC 3339 in UTC with nanoseconds, Podman's container timestamps (`2026-12-03T15:47:56.123456789Z`).
+/// Always nine digits, so the strings sort in time order (the state database orders by them).
+pub fn now_rfc3339_nano() -> String {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let base = format_rfc3339(d.as_secs() as i64);
+    format!("{}.{:09}Z", base.trim_end_matches('Z'), d.subsec_nanos())
+}
+
+/// Go's `time.Time.String()` in UTC for an RFC 3339 time, keeping its fraction
+/// (`2026-12-03 15:47:56.123456789 +0000 UTC`); None when it cannot be parsed.
+pub fn go_time_string_of(t: &str) -> Option<String> {
+    let unix = parse_rfc3339(t)?;
+    let frac = t
+        .split_once('.')
+        .map(|(_, f)| f.chars().take_while(char::is_ascii_digit).collect::<String>())
+        .map(|f| f.trim_end_matches('0').to_string())
+        .filter(|f| !f.is_empty());
+    let s = format_rfc3339(unix);
+    Some(match frac {
+        Some(f) => format!("{} {}.{f} +0000 UTC", &s[..10], &s[11..19]),
+        None => format!("{} {} +0000 UTC", &s[..10], &s[11..19]),
+    })
+}
+
 /// Seconds since an RFC 3339 time (0 when it cannot be parsed).
 pub fn seconds_since(t: &str) -> i64 {
     parse_rfc3339(t).map(|x| now_unix() - x).unwrap_or(0)
@@ -1258,5 +1282,13 @@ mod tests {
         assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(go_time_string(0), "1970-01-01 00:00:00 +0000 UTC");
         assert_eq!(parse_rfc3339("garbage"), None);
+        assert_eq!(
+            go_time_string_of("2024-01-01T00:00:00.120000000Z").as_deref(),
+            Some("2024-01-01 00:00:00.12 +0000 UTC")
+        );
+        assert_eq!(go_time_string_of("2024-01-01T00:00:00Z").as_deref(), Some("2024-01-01 00:00:00 +0000 UTC"));
+        let a = now_rfc3339_nano();
+        assert_eq!(a.len(), "2024-01-01T00:00:00.123456789Z".len(), "{a}");
+        assert!(a < now_rfc3339_nano());
     }
 }

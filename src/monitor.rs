@@ -115,7 +115,7 @@ pub fn supervise_notify(
     rec.state = "running".into();
     rec.pid = pid.unwrap_or(0);
     rec.pid_start = pid.and_then(process_start_time).unwrap_or(0);
-    rec.started = Some(crate::format::now_rfc3339());
+    rec.started = Some(crate::format::now_rfc3339_nano());
     rec.finished = None;
     rec.exit_code = None;
     state.update(rec)?;
@@ -159,7 +159,7 @@ pub fn supervise_notify(
     }
     rec.state = "exited".into();
     rec.exit_code = Some(code as i64);
-    rec.finished = Some(crate::format::now_rfc3339());
+    rec.finished = Some(crate::format::now_rfc3339_nano());
     rec.pid = 0;
     rec.pid_start = 0;
     state.update(rec)?;

@@ -415,8 +415,9 @@ fn ps_row(c: &crate::state::ContainerRecord, no_trunc: bool) -> serde_json::Valu
         "ImageID": c.image_id,
         "Command": cmd_of(c).join(" "),
         "Names": c.name,
-        "Created": c.created,
-        "CreatedAt": c.created,
+        // Podman's ps reporter: Created is the time.Time, CreatedAt whole seconds.
+        "Created": crate::format::go_time_string_of(&c.created).unwrap_or_else(|| c.created.clone()),
+        "CreatedAt": crate::format::go_time_string(unix_of(Some(&c.created))),
         "CreatedHuman": created,
         "RunningFor": created,
         "State": c.state,
@@ -673,10 +674,10 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
     if args.attach && names.len() > 1 {
         bail!(ExitError::new(EXIT_ENGINE, "you cannot start and attach multiple containers at once"));
     }
-    for n in names {
     // Like Podman: a container that cannot be started is reported ("unable to start container") and the
     // others are still started; the command then exits 125.
     let mut failed: Option<anyhow::Error> = None;
+    for n in names {
         let rec = container::refresh(ctx, &state, state.get(&n)?)?;
         if container::is_running(&rec) {
             println!("{n}");
