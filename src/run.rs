@@ -234,9 +234,28 @@ fn prepare(
     state.update(rec)?;
     plan.netns_path = net.netns.clone();
     plan.mounts.extend(crate::network::etc_files(&bundle, &plan, &net)?);
+    if plan.init {
+        plan.mounts.push(init_mount(&bundle)?);
+    }
     let spec = crate::runtime::spec::build(&plan)?;
     crate::runtime::spec::write(&bundle, &spec)?;
     Ok(bundle)
+}
+
+/// `--init`: Warren's static init written into the bundle, bind-mounted read-only at /run/warren-init.
+fn init_mount(bundle: &Path) -> Result<plan::MountPlan> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = bundle.join("warren-init");
+    let tmp = bundle.join(".warren-init.tmp");
+    std::fs::write(&tmp, crate::runtime::spec::INIT_BINARY).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o555))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(plan::MountPlan {
+        destination: crate::runtime::spec::INIT_PATH.into(),
+        kind: "bind".into(),
+        source: path.to_string_lossy().into_owned(),
+        options: vec!["bind".into(), "ro".into(), "nosuid".into(), "nodev".into()],
+    })
 }
 
 fn is_mountpoint(p: &std::path::Path) -> bool {

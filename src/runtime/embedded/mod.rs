@@ -197,11 +197,6 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     let rootfs = std::fs::canonicalize(&root).map_err(|e| runtime_error(format!("rootfs {}: {e}", root.display())))?;
     let process = spec.process().as_ref().ok_or_else(|| runtime_error(format!("{}: no process", config.display())))?;
     let terminal = process.terminal().unwrap_or(false);
-    let init = spec
-        .annotations()
-        .as_ref()
-        .and_then(|a| a.get(crate::runtime::spec::ANNOTATION_INIT))
-        .is_some_and(|v| v == "true");
 
     let mut flags = CloneFlags::empty();
     let mut userns = false;
@@ -243,10 +238,7 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
             LinuxNamespaceType::Time => CloneFlags::empty(),
         };
     }
-    tracing::debug!(
-        "container {id}: rootfs {}, namespaces {flags:?}, terminal {terminal}, init {init}",
-        rootfs.display()
-    );
+    tracing::debug!("container {id}: rootfs {}, namespaces {flags:?}, terminal {terminal}", rootfs.display());
 
     // Block the signals we forward (and SIGCHLD) and read them from a signalfd: no handlers, no threads.
     let mut set = SigSet::empty();
@@ -267,7 +259,7 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     drop(join);
 
     let (parent_sock, child_sock) = channel::pair().context("socketpair")?;
-    let ctx = container::Ctx { spec: spec.clone(), rootfs, sock: child_sock.as_raw_fd(), userns, init, saved_mask };
+    let ctx = container::Ctx { spec: spec.clone(), rootfs, sock: child_sock.as_raw_fd(), userns, saved_mask };
     // The child runs on its own stack until it execs; 8 MiB, touched only as used.
     let mut stack = vec![0u8; 8 << 20];
     let cb = Box::new(|| container::main(&ctx));
