@@ -243,7 +243,7 @@ fn prepare(
 }
 
 /// `--init`: Warren's static init written into the bundle, bind-mounted read-only at /run/warren-init.
-fn init_mount(bundle: &Path) -> Result<plan::MountPlan> {
+pub fn init_mount(bundle: &Path) -> Result<plan::MountPlan> {
     use std::os::unix::fs::PermissionsExt;
     let path = bundle.join("warren-init");
     let tmp = bundle.join(".warren-init.tmp");
