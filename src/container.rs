@@ -56,7 +56,7 @@ pub fn refresh(ctx: &Context, state: &State, mut rec: ContainerRecord) -> Result
             tracing::debug!("container {}: its process is gone without a recorded exit", rec.name);
             rec.state = "exited".into();
             rec.exit_code = rec.exit_code.or(Some(137));
-            rec.finished = Some(crate::format::now_rfc3339());
+            rec.finished = Some(crate::format::now_rfc3339_nano());
             rec.pid = 0;
             rec.pid_start = 0;
             state.update(&rec)?;

@@ -82,7 +82,10 @@ fn default_storage_root(rootless: bool) -> Result<PathBuf> {
     Ok(PathBuf::from(home).join(".local/share/warren/storage"))
 }
 
-/// Podman's `--log-level`: debug, info, warn, error (trace and fatal/panic accepted).
+/// The levels `--log-level` accepts (Podman's).
+pub const LOG_LEVELS: [&str; 8] = ["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"];
+
+/// Podman's `--log-level` (validated by the CLI: [`LOG_LEVELS`]).
 pub fn init_logging(level: &str) {
     let filter = match level {
         "trace" => tracing::Level::TRACE,
@@ -94,8 +97,27 @@ pub fn init_logging(level: &str) {
     let _ = tracing_subscriber::fmt()
         .with_max_level(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .without_time()
+        .event_format(LevelFirst)
         .try_init();
+}
+
+/// One line per message, `LEVEL message` (`WARN using a single-id user namespace: ...`): no timestamp,
+/// no padding before the level, no target.
+struct LevelFirst;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for LevelFirst
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        write!(writer, "{} ", event.metadata().level())?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }

@@ -97,12 +97,25 @@ pub fn supervise_notify(
     let mut child = cmd.spawn().with_context(|| format!("starting the runtime {:?}", cmd.get_program()))?;
     CHILD_PID.store(child.id() as i32, Ordering::SeqCst);
 
-    // The runtime writes the container's pid before it runs the command.
+    // The embedded runtime writes the container's pid once the command runs (crun: before), so no pid
+    // file means the container could not be started.
     let pid = wait_for_pid(&mut child, &pid_file);
+    // Detached, the runtime's stderr is the log pipe: read why it failed from there (it has exited).
+    let mut start_error = None;
+    if pid.is_none() && matches!(io, Stdio3::Log(_)) {
+        if let Some(mut e) = child.stderr.take() {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut e, &mut text);
+            start_error = text.lines().rev().find(|l| !l.trim().is_empty()).map(|l| {
+                let l = l.trim();
+                l.strip_prefix("Error: ").unwrap_or(l).to_string()
+            });
+        }
+    }
     rec.state = "running".into();
     rec.pid = pid.unwrap_or(0);
     rec.pid_start = pid.and_then(process_start_time).unwrap_or(0);
-    rec.started = Some(crate::format::now_rfc3339());
+    rec.started = Some(crate::format::now_rfc3339_nano());
     rec.finished = None;
     rec.exit_code = None;
     state.update(rec)?;
@@ -135,7 +148,9 @@ pub fn supervise_notify(
     let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     let code = crate::runtime::after_exit(ctx, &rec.id, bundle, code);
     if pid.is_none() {
-        started(Err((code, format!("container {} failed to start: see `warren logs {}`", rec.name, rec.name))));
+        let why = start_error
+            .unwrap_or_else(|| format!("container {} failed to start: see `warren logs {}`", rec.name, rec.name));
+        started(Err((code, why)));
     }
     // Others may have changed the record meanwhile (rename, `stop` marking StoppedByUser): keep that.
     if let Ok(fresh) = state.get(&rec.id) {
@@ -144,7 +159,7 @@ pub fn supervise_notify(
     }
     rec.state = "exited".into();
     rec.exit_code = Some(code as i64);
-    rec.finished = Some(crate::format::now_rfc3339());
+    rec.finished = Some(crate::format::now_rfc3339_nano());
     rec.pid = 0;
     rec.pid_start = 0;
     state.update(rec)?;

@@ -88,7 +88,7 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
         pid_start: 0,
         monitor_pid: std::process::id() as i64,
         exit_code: None,
-        created: crate::format::now_rfc3339(),
+        created: crate::format::now_rfc3339_nano(),
         started: None,
         finished: None,
         restart_count: 0,
@@ -110,7 +110,7 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
     let user_spec = args.user.clone().or(run_cfg.user.clone().filter(|u| !u.is_empty()));
     let mut user = plan::resolve_user(&rootfs.merged, user_spec.as_deref().unwrap_or("0"), &args.group_add)?;
     let (uid_mappings, gid_mappings) = userns.mappings(ctx, &mut user, user_spec.is_some())?;
-    check_single_id(ctx, &user, uid_mappings.is_empty())?;
+    check_user_mapped(ctx, &user, uid_mappings.is_empty())?;
     // Volumes: created on first use, filled from the image, recorded so a failure removes new anonymous ones.
     let (vuid, vgid) = crate::volume::engine_ids(&uid_mappings, &gid_mappings, user.uid, user.gid);
     let volumes = crate::volume::resolve_mounts(ctx, state, &mut mounts, &rootfs.merged, vuid, vgid)?;
@@ -234,9 +234,28 @@ fn prepare(
     state.update(rec)?;
     plan.netns_path = net.netns.clone();
     plan.mounts.extend(crate::network::etc_files(&bundle, &plan, &net)?);
+    if plan.init {
+        plan.mounts.push(init_mount(&bundle)?);
+    }
     let spec = crate::runtime::spec::build(&plan)?;
     crate::runtime::spec::write(&bundle, &spec)?;
     Ok(bundle)
+}
+
+/// `--init`: Warren's static init written into the bundle, bind-mounted read-only at /run/warren-init.
+pub fn init_mount(bundle: &Path) -> Result<plan::MountPlan> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = bundle.join("warren-init");
+    let tmp = bundle.join(".warren-init.tmp");
+    std::fs::write(&tmp, crate::runtime::spec::INIT_BINARY).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o555))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(plan::MountPlan {
+        destination: crate::runtime::spec::INIT_PATH.into(),
+        kind: "bind".into(),
+        source: path.to_string_lossy().into_owned(),
+        options: vec!["bind".into(), "ro".into(), "nosuid".into(), "nodev".into()],
+    })
 }
 
 fn is_mountpoint(p: &std::path::Path) -> bool {
@@ -603,20 +622,48 @@ fn keep_id_map(id: u32, size: u32) -> Vec<userns::IdMapEntry> {
     v
 }
 
-/// On the single-id mapping only container root exists.
-fn check_single_id(ctx: &Context, user: &plan::ResolvedUser, shared_ns: bool) -> Result<()> {
+/// The container's user must exist in the user namespace it runs in (checked here, before anything is
+/// started, when that is the engine's namespace; with keep-id/nomap the runtime reports it). Numeric ids
+/// that `/etc/passwd` lacks are fine, as in Podman; ids outside the mapping are not.
+fn check_user_mapped(ctx: &Context, user: &plan::ResolvedUser, shared_ns: bool) -> Result<()> {
     if !shared_ns {
         return Ok(());
     }
-    if let userns::MappingKind::SingleId { reason } = &ctx.mapping.kind {
-        if user.uid != 0 || user.gid != 0 {
+    let map = &ctx.mapping.map;
+    match &ctx.mapping.kind {
+        userns::MappingKind::Identity => Ok(()),
+        userns::MappingKind::SingleId { reason } => {
+            if user.uid == 0 && user.gid == 0 {
+                return Ok(());
+            }
+            let fix = reason.find("to fix, ").map(|i| &reason[i..]).unwrap_or("see docs/rootless.md");
             bail!(user_error(format!(
-                "cannot run as uid {} gid {}: only one id is mapped into your user namespace, so the container can run only as root. {reason}",
+                "cannot run as uid {} gid {}: your user namespace maps a single id (you have no subordinate ids), \
+                 so containers can run only as root; {fix}",
                 user.uid, user.gid
-            )));
+            )))
+        }
+        userns::MappingKind::Subordinate => {
+            let range = |max: Option<u32>| max.map(|m| format!("0-{m}")).unwrap_or_else(|| "none".into());
+            let hint = "use an id in that range, or ask for a bigger subordinate range in /etc/subuid and \
+                        /etc/subgid (see docs/rootless.md)";
+            if !map.contains_uid(user.uid) {
+                bail!(user_error(format!(
+                    "cannot run as uid {}: it is outside your user namespace, which maps uids {}; {hint}",
+                    user.uid,
+                    range(map.max_container_uid())
+                )));
+            }
+            if !map.contains_gid(user.gid) {
+                bail!(user_error(format!(
+                    "cannot run as gid {}: it is outside your user namespace, which maps gids {}; {hint}",
+                    user.gid,
+                    range(map.max_container_gid())
+                )));
+            }
+            Ok(())
         }
     }
-    Ok(())
 }
 
 /// Create the working directory inside the rootfs when it is missing (like Podman). Never follows a

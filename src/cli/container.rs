@@ -21,7 +21,7 @@ pub struct RunArgs {
     /// Allocate a pseudo-TTY for the container
     #[arg(short, long)]
     pub tty: bool,
-    /// Run the container in the background and print the container ID (not supported yet)
+    /// Run the container in the background and print the container ID
     #[arg(short, long)]
     pub detach: bool,
     /// Assign a name to the container
@@ -438,8 +438,9 @@ fn ps_row(c: &crate::state::ContainerRecord, no_trunc: bool) -> serde_json::Valu
         "ImageID": c.image_id,
         "Command": cmd_of(c).join(" "),
         "Names": c.name,
-        "Created": c.created,
-        "CreatedAt": c.created,
+        // Podman's ps reporter: Created is the time.Time, CreatedAt whole seconds.
+        "Created": crate::format::go_time_string_of(&c.created).unwrap_or_else(|| c.created.clone()),
+        "CreatedAt": crate::format::go_time_string(unix_of(Some(&c.created))),
         "CreatedHuman": created,
         "RunningFor": created,
         "State": c.state,
@@ -748,6 +749,9 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
     if args.attach && names.len() > 1 {
         bail!(ExitError::new(EXIT_ENGINE, "you cannot start and attach multiple containers at once"));
     }
+    // Like Podman: a container that cannot be started is reported ("unable to start container") and the
+    // others are still started; the command then exits 125.
+    let mut failed: Option<anyhow::Error> = None;
     for n in names {
         let rec = container::refresh(ctx, &state, state.get(&n)?)?;
         if container::is_running(&rec) {
@@ -760,10 +764,23 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
             let plan = crate::run::stored_plan(&rec)?;
             return crate::run::start_foreground(ctx, &state, &mut rec, &plan, args.interactive);
         }
-        crate::run::start_detached(ctx, &state, &rec)?;
-        println!("{n}");
+        match crate::run::start_detached(ctx, &state, &rec) {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                if let Some(prev) = failed.take() {
+                    eprintln!("Error: {prev:#}");
+                }
+                failed = Some(anyhow::Error::from(ExitError::new(
+                    EXIT_ENGINE,
+                    format!("unable to start container {:?}: {e:#}", rec.name),
+                )));
+            }
+        }
     }
-    Ok(0)
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(0),
+    }
 }
 
 pub fn restart(ctx: &Context, args: RestartArgs) -> Result<i32> {
@@ -773,7 +790,8 @@ pub fn restart(ctx: &Context, args: RestartArgs) -> Result<i32> {
         let rec = container::stop(ctx, &state, &rec, args.time)?;
         container::wait_monitor_gone(&rec, std::time::Duration::from_secs(10));
         let rec = mark_started(&state, &rec.id)?;
-        crate::run::start_detached(ctx, &state, &rec)?;
+        crate::run::start_detached(ctx, &state, &rec)
+            .map_err(|e| ExitError::new(EXIT_ENGINE, format!("unable to start container {:?}: {e:#}", rec.name)))?;
         println!("{}", rec.id);
     }
     Ok(0)

@@ -41,8 +41,9 @@ pub struct GlobalOpts {
     /// Storage driver option (e.g. ignore_chown_errors=true)
     #[arg(long = "storage-opt", global = true, value_name = "OPT")]
     pub storage_opts: Vec<String>,
-    /// Log messages at and above specified level: debug, info, warn, error
-    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
+    /// Log messages at and above specified level: trace, debug, info, warn, error, fatal, panic
+    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::context::LOG_LEVELS), hide_possible_values = true)]
     pub log_level: String,
     /// Path to the OCI-compatible binary used to run containers (default: Warren's embedded runtime)
     #[arg(long, global = true, value_name = "PATH")]

@@ -51,7 +51,7 @@ pub struct PullArgs {
     /// Suppress output information when pulling images
     #[arg(short, long)]
     pub quiet: bool,
-    /// Pull all tagged images in the repository (not supported yet)
+    /// Pull all tagged images in the repository
     #[arg(short = 'a', long)]
     pub all_tags: bool,
 }

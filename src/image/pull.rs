@@ -324,6 +324,11 @@ impl Reporter {
         Reporter { bars: None, drawing: AtomicBool::new(false) }
     }
 
+    /// Whether lines are printed (progress on a terminal).
+    pub fn prints(&self) -> bool {
+        self.bars.is_some()
+    }
+
     fn line(&self, s: &str) {
         if let Some(b) = &self.bars {
             if self.drawing.load(Ordering::SeqCst) {
@@ -367,7 +372,27 @@ pub fn ensure_image(
     quiet: bool,
 ) -> Result<ImageRecord> {
     let reporter = Reporter::new(quiet);
-    pull_with(store, reference, policy, opts, &reporter)
+    let img = pull_with(store, reference, policy, opts, &reporter)?;
+    if let Some(msg) = platform_mismatch(store, &img, &opts.platform) {
+        // Podman: a "WARNING:" line among the pull's progress, else a logged warning.
+        if reporter.prints() {
+            reporter.line(&format!("WARNING: {msg}"));
+        } else {
+            warn!("{msg}");
+        }
+    }
+    Ok(img)
+}
+
+/// Podman's warning for an image (pulled or local) whose platform is not the one asked for (`--arch`,
+/// `--platform`, else the host's): `image platform (linux/arm64) does not match the expected platform
+/// (linux/amd64)`. None when it matches or the config does not say.
+pub fn platform_mismatch(store: &Store, img: &ImageRecord, expected: &Platform) -> Option<String> {
+    let config: serde_json::Value = serde_json::from_slice(&store.image_config(&img.id).ok()?).ok()?;
+    let s = |k: &str| config.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty()).map(str::to_string);
+    let got = Platform { os: s("os")?, architecture: s("architecture")?, variant: s("variant") };
+    (!expected.matches(&got))
+        .then(|| format!("image platform ({got}) does not match the expected platform ({expected})"))
 }
 
 /// The whole pull, reporting through `reporter`.
@@ -511,12 +536,6 @@ pub fn pull_remote(store: &Store, remote: &Remote, reporter: &Reporter) -> Resul
 
     reporter.line("Getting image source signatures");
     let config = remote.config()?;
-    if let (Some(os), Some(arch)) = (&config.os, &config.architecture) {
-        let got = Platform { os: os.clone(), architecture: arch.clone(), variant: None };
-        if !remote.platform.matches(&got) {
-            warn!("{name}: image platform ({got}) does not match the expected platform ({})", remote.platform);
-        }
-    }
     let plan = remote.layers(&config)?;
     let mut sizes = vec![0u64; plan.len()];
     let mut todo = Vec::new();

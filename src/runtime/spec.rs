@@ -19,8 +19,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-/// Annotation that asks the embedded runtime for a tiny init as PID 1 (`--init`).
-pub const ANNOTATION_INIT: &str = "io.warren.init";
+/// Where `--init` puts the init in the container (Podman: /run/podman-init); see [`INIT_BINARY`].
+pub const INIT_PATH: &str = "/run/warren-init";
+
+/// The init for `--init`: `init/warren-init.rs`, built statically by build.rs. The engine writes it
+/// into the container's bundle and bind-mounts it read-only at [`INIT_PATH`]; the process becomes
+/// `/run/warren-init -- CMD...`, so PID 1 shows that name and nothing of the host.
+pub const INIT_BINARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/warren-init"));
+
 /// Annotation carrying the container's name.
 pub const ANNOTATION_NAME: &str = "io.warren.container.name";
 
@@ -205,6 +211,17 @@ fn default_mounts(plan: &ContainerPlan) -> Result<Vec<Mount>> {
         mount("/sys/fs/cgroup", "cgroup", "cgroup", &["rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"])?,
         mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", "size=65536000"])?,
     ])
+}
+
+/// The process: the command, or with `--init` the init running it (its mount is added with the
+/// bundle, where the binary is written: `run::prepare`).
+fn process_args(plan: &ContainerPlan) -> Vec<String> {
+    if !plan.init {
+        return plan.args.clone();
+    }
+    let mut args = vec![INIT_PATH.to_string(), "--".to_string()];
+    args.extend(plan.args.iter().cloned());
+    args
 }
 
 fn plan_mount(m: &MountPlan) -> Result<Mount> {
@@ -573,7 +590,7 @@ pub fn build(plan: &ContainerPlan) -> Result<Spec> {
     let process = ProcessBuilder::default()
         .terminal(plan.terminal)
         .user(user.build()?)
-        .args(plan.args.clone())
+        .args(process_args(plan))
         .env(plan.env.clone())
         .cwd(cwd)
         .capabilities(capabilities)
@@ -629,9 +646,6 @@ pub fn build(plan: &ContainerPlan) -> Result<Spec> {
     let mut annotations = HashMap::new();
     annotations.insert(ANNOTATION_NAME.to_string(), plan.name.clone());
     annotations.insert("io.container.manager".to_string(), "warren".to_string());
-    if plan.init {
-        annotations.insert(ANNOTATION_INIT.to_string(), "true".to_string());
-    }
 
     let mut spec = SpecBuilder::default()
         .version("1.0.0")
@@ -809,7 +823,10 @@ mod tests {
         assert!(!ns.contains(&LinuxNamespaceType::Network));
         assert!(ns.contains(&LinuxNamespaceType::User));
         assert_eq!(linux.uid_mappings().as_ref().unwrap()[0].size(), 1000);
-        assert_eq!(spec.annotations().as_ref().unwrap()[ANNOTATION_INIT], "true");
+        let args = spec.process().as_ref().unwrap().args().clone().unwrap();
+        assert_eq!(args[..2], [INIT_PATH.to_string(), "--".to_string()]);
+        // The embedded init is a static executable.
+        assert_eq!(&INIT_BINARY[..4], b"\x7fELF");
     }
 
     #[test]

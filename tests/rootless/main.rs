@@ -6,6 +6,7 @@
 
 mod common;
 
+mod cli;
 mod containers;
 mod events;
 mod fixtures;

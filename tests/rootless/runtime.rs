@@ -128,6 +128,13 @@ impl Case {
         self.dir.join("bundle")
     }
 
+    /// `--init`: the init in the bundle, mounted at /run/warren-init (what `run` does).
+    fn with_init(&mut self) {
+        self.plan.init = true;
+        let m = warren::run::init_mount(&self.bundle()).expect("writing the init");
+        self.plan.mounts.push(m);
+    }
+
     fn write_spec(&self) {
         let spec = warren::runtime::spec::build(&self.plan).expect("building the spec");
         warren::runtime::spec::write(&self.bundle(), &spec).expect("writing config.json");
@@ -281,7 +288,7 @@ fn runtime_exit_codes() {
         // Without an init, PID 1 cannot kill itself with SIGKILL (the kernel ignores it); with --init
         // the command is PID 2 and dies: 128+9.
         let mut c = Case::new(who, "init", &["sh", "-c", "kill -9 $$"]);
-        c.plan.init = true;
+        c.with_init();
         expect_code(&c.run(), 137, "--init sh -c 'kill -9 $$'");
     }
 }
@@ -457,7 +464,7 @@ fn runtime_signals() {
     for who in [Who::Root, Who::Dev] {
         // With --init, SIGTERM to the runtime reaches the command through the init: 143.
         let mut c = Case::new(who, "term", &["sleep", "100"]);
-        c.plan.init = true;
+        c.with_init();
         c.write_spec();
         let pid_file = c.dir.join("run/ctr.pid");
         let mut child = c.command(&c.runtime_argv(&["--pid-file", &pid_file.display().to_string()])).spawn().unwrap();

@@ -214,6 +214,14 @@ fn hpc_gets_a_single_id_and_one_warning() {
     assert_eq!(lines.len(), 1, "want exactly one warning line, got:\n{err}");
     assert!(lines[0].contains("WARN") && lines[0].contains("/etc/subuid"), "{err}");
     assert!(lines[0].contains("usermod --add-subuids") && lines[0].contains("docs/rootless.md"), "{err}");
+    // What Warren does (owners squashed to root), in the style of every message: `WARN text`.
+    let want = format!("WARN using a single-id user namespace: no line for user hpc (uid {}) in /etc/subuid", hpc.uid);
+    assert!(lines[0].starts_with(&want), "{err}");
+    assert!(lines[0].contains("stored as owned by the container's root"), "{err}");
+    // docs/rootless.md quotes the warning as it is (for the uid the test environment gives hpc, 1001).
+    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rootless.md")).unwrap();
+    let quoted = docs.lines().find(|l| l.starts_with("WARN using a single-id")).expect("the quote in docs/rootless.md");
+    assert_eq!(quoted.replace("(uid 1001)", &format!("(uid {})", hpc.uid)), lines[0], "docs/rootless.md is stale");
     // Joining the existing namespace warns the same single time.
     let o = warren_as(&hpc, Some(&rd.xdg), &["unshare", "id", "-u"]);
     assert_eq!(ok(&o, "second unshare as hpc"), "0\n");

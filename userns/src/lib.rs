@@ -129,9 +129,9 @@ impl Mapping {
             return Mapping { map, kind: MappingKind::Subordinate };
         }
         let reason = format!(
-            "running as root inside a user namespace that maps only uid/gid 0 (uid_map \"{}\"), images with \
-             files owned by other ids may fail; to fix, give this environment more ids (e.g. run its container \
-             with subordinate ids) (see {DOCS})",
+            "running as root inside a user namespace that maps only uid/gid 0 (uid_map \"{}\"), so files that \
+             images give to other owners are stored as owned by the container's root; to fix, give this \
+             environment more ids (e.g. run its container with subordinate ids) (see {DOCS})",
             own.uid_map_text().trim_end().replace('\n', ", ")
         );
         Mapping { map, kind: MappingKind::SingleId { reason } }
@@ -165,11 +165,13 @@ impl Mapping {
     /// The mapping the host facts allow (pure).
     pub fn decide(f: &HostFacts) -> Mapping {
         let mut missing = Vec::new();
-        if f.uid_ranges.is_empty() {
-            missing.push(format!("no line for user {} (uid {}) in {}", f.user, f.uid, f.files.subuid.display()));
-        }
-        if f.gid_ranges.is_empty() {
-            missing.push(format!("no line for user {} (uid {}) in {}", f.user, f.uid, f.files.subgid.display()));
+        let files: Vec<String> = [(&f.uid_ranges, &f.files.subuid), (&f.gid_ranges, &f.files.subgid)]
+            .iter()
+            .filter(|(r, _)| r.is_empty())
+            .map(|(_, p)| p.display().to_string())
+            .collect();
+        if !files.is_empty() {
+            missing.push(format!("no line for user {} (uid {}) in {}", f.user, f.uid, files.join(" or ")));
         }
         let mut fixes = Vec::new();
         if !missing.is_empty() {
@@ -189,8 +191,8 @@ impl Mapping {
             return Mapping { map, kind: MappingKind::Subordinate };
         }
         let reason = format!(
-            "{}; only uid {} and gid {} are mapped (to root in containers), images with files owned by other \
-             ids may fail; to fix, {} (see {DOCS})",
+            "{}; only uid {} and gid {} are mapped (to root in containers), so files that images give to other \
+             owners are stored as owned by the container's root; to fix, {} (see {DOCS})",
             missing.join(", "),
             f.uid,
             f.gid,

@@ -10,10 +10,8 @@ use super::sys::{self, on, Fail, Result};
 use crate::error::{EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
 use nix::errno::Errno;
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
-use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::SignalFd;
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, ForkResult, Gid, Pid, Uid};
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
+use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{LinuxCapabilities, PosixRlimitType, Spec};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -26,7 +24,6 @@ pub struct Ctx {
     pub rootfs: PathBuf,
     pub sock: RawFd,
     pub userns: bool,
-    pub init: bool,
     /// The signal mask the runtime had before it blocked the signals it forwards.
     pub saved_mask: SigSet,
 }
@@ -84,8 +81,7 @@ fn setup_and_exec(ctx: &Ctx) -> Result<std::convert::Infallible> {
             Errno::result(r).map_err(on(format!("setdomainname {d}")))?;
         }
     }
-    let init = if ctx.init { Some(ctx.sock) } else { None };
-    start_process(process, &linux, console, &ctx.saved_mask, init)
+    start_process(process, &linux, console, &ctx.saved_mask)
 }
 
 /// What `warren __runtime exec` needs in the process it forks into the container's namespaces.
@@ -122,20 +118,18 @@ fn exec_setup(ctx: &ExecCtx) -> Result<std::convert::Infallible> {
     nix::unistd::fchdir(ctx.root.as_raw_fd()).map_err(on("fchdir to the container's root"))?;
     nix::unistd::chroot(".").map_err(on("chroot to the container's root"))?;
     let console = if process.terminal().unwrap_or(false) { Some(open_console(ctx.sock, false)?) } else { None };
-    start_process(process, &linux, console, &ctx.saved_mask, None)
+    start_process(process, &linux, console, &ctx.saved_mask)
 }
 
 /// The part `run` and `exec` share, once the process is in the container's filesystem: rlimits, the
 /// console as stdio, seccomp, credentials and capabilities, no_new_privs, the environment, the working
-/// directory, then exec (or, with `init` = the channel, the minimal init forking the command).
+/// directory, then exec.
 fn start_process(
     process: &oci_spec::runtime::Process,
     linux: &oci_spec::runtime::Linux,
     console: Option<OwnedFd>,
     saved_mask: &SigSet,
-    init: Option<RawFd>,
 ) -> Result<std::convert::Infallible> {
-    let terminal = console.is_some();
     for rl in process.rlimits().iter().flatten() {
         set_rlimit(rl.typ(), rl.soft(), rl.hard())?;
     }
@@ -187,9 +181,6 @@ fn start_process(
     }
     let path = find_executable(&args[0], &env)?;
 
-    if let Some(sock) = init {
-        run_init(sock, terminal)?;
-    }
     exec(&path, &args, &env, saved_mask)
 }
 
@@ -449,46 +440,4 @@ fn exec(path: &Path, args: &[String], env: &[String], mask: &SigSet) -> Result<s
         ),
         e => Fail::new(EXIT_CANNOT_INVOKE, format!("warren: exec `{}`: {}: OCI permission denied", path.display(), e.desc())),
     })
-}
-
-/// `--init`: fork the command as PID 2 and stay as PID 1, forwarding every signal to it and reaping
-/// every child; exit with the command's status (128+N when a signal killed it), like catatonit.
-fn run_init(sock: RawFd, terminal: bool) -> Result<()> {
-    let mut all = SigSet::all();
-    all.remove(Signal::SIGKILL);
-    all.remove(Signal::SIGSTOP);
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&all), None).map_err(on("block signals"))?;
-    // SAFETY: the runtime is single-threaded; the child only execs (or reports and _exits).
-    match unsafe { fork() }.map_err(on("fork the command"))? {
-        ForkResult::Child => {
-            let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
-            if terminal {
-                // SIGTTOU is blocked, so a background group may take the terminal.
-                let _ = nix::unistd::tcsetpgrp(std::io::stdin(), nix::unistd::getpid());
-            }
-            Ok(())
-        }
-        ForkResult::Parent { child } => {
-            sys::set_name("warren-init");
-            // The command's copy of the channel reports its exec; ours must not keep it open.
-            let _ = nix::unistd::close(sock);
-            let sfd = SignalFd::new(&all).map_err(on("signalfd"))?;
-            loop {
-                let Ok(Some(info)) = sfd.read_signal() else { continue };
-                let sig = info.ssi_signo as i32;
-                if sig == libc::SIGCHLD {
-                    loop {
-                        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-                            Ok(WaitStatus::Exited(pid, code)) if pid == child => sys::exit_now(code),
-                            Ok(WaitStatus::Signaled(pid, s, _)) if pid == child => sys::exit_now(128 + s as i32),
-                            Ok(WaitStatus::StillAlive) | Err(_) => break,
-                            Ok(_) => {}
-                        }
-                    }
-                } else if let Ok(s) = Signal::try_from(sig) {
-                    let _ = kill(child, s);
-                }
-            }
-        }
-    }
 }

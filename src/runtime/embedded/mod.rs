@@ -12,10 +12,10 @@
 //!  warren __runtime (parent, in the caller's namespaces)        container process (clone)
 //!   block forwarded signals, signalfd                             wait for `G`
 //!   clone(NEWPID|NEWNS|NEWUTS|NEWIPC[|NEWNET][|NEWUSER]) ──────►  mounts, devices, pivot_root
-//!   [write uid_map/gid_map], pid file, send `G`                   [open the console in its devpts,
+//!   [write uid_map/gid_map], send `G`                             [open the console in its devpts,
 //!   [receive the console master, set its size, send `A`] ◄──────   send the master, wait for `A`]
 //!   poll: signalfd (forward; SIGCHLD → wait), channel             masks, hostname, rlimits, creds,
-//!         (errors / EOF at exec), stdin ⇄ console master          caps, seccomp, exec (or init+fork)
+//!         (errors / EOF at exec: pid file), stdin ⇄ console       caps, seccomp, exec
 //! ```
 //!
 //! Seccomp: the filter is loaded last before exec when no_new_privs is set, else just before the
@@ -197,11 +197,6 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     let rootfs = std::fs::canonicalize(&root).map_err(|e| runtime_error(format!("rootfs {}: {e}", root.display())))?;
     let process = spec.process().as_ref().ok_or_else(|| runtime_error(format!("{}: no process", config.display())))?;
     let terminal = process.terminal().unwrap_or(false);
-    let init = spec
-        .annotations()
-        .as_ref()
-        .and_then(|a| a.get(crate::runtime::spec::ANNOTATION_INIT))
-        .is_some_and(|v| v == "true");
 
     let mut flags = CloneFlags::empty();
     let mut userns = false;
@@ -243,10 +238,7 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
             LinuxNamespaceType::Time => CloneFlags::empty(),
         };
     }
-    tracing::debug!(
-        "container {id}: rootfs {}, namespaces {flags:?}, terminal {terminal}, init {init}",
-        rootfs.display()
-    );
+    tracing::debug!("container {id}: rootfs {}, namespaces {flags:?}, terminal {terminal}", rootfs.display());
 
     // Block the signals we forward (and SIGCHLD) and read them from a signalfd: no handlers, no threads.
     let mut set = SigSet::empty();
@@ -267,7 +259,7 @@ fn run(bundle: &Path, pid_file: Option<&Path>, id: &str) -> Result<i32> {
     drop(join);
 
     let (parent_sock, child_sock) = channel::pair().context("socketpair")?;
-    let ctx = container::Ctx { spec: spec.clone(), rootfs, sock: child_sock.as_raw_fd(), userns, init, saved_mask };
+    let ctx = container::Ctx { spec: spec.clone(), rootfs, sock: child_sock.as_raw_fd(), userns, saved_mask };
     // The child runs on its own stack until it execs; 8 MiB, touched only as used.
     let mut stack = vec![0u8; 8 << 20];
     let cb = Box::new(|| container::main(&ctx));
@@ -416,10 +408,10 @@ fn monitor(
     if userns {
         write_id_maps(child, spec)?;
     }
-    // The pid file exists before the container's process runs (crun's contract).
-    if let Some(p) = pid_file {
-        write_pid_file(p, child)?;
-    }
+    // The pid file is written once the container's process has exec'd its command (the channel closes
+    // without an error): a command that cannot be started leaves no pid file, so the caller (the monitor
+    // of `start` and `run -d`) can tell a failed start from a container that ran and exited.
+    let mut pid_file = pid_file;
     channel::send(sock.as_raw_fd(), &Msg::Go)
         .map_err(|e| runtime_error(format!("start the container: {}", e.desc())))?;
 
@@ -475,7 +467,12 @@ fn monitor(
                 }
                 Ok(Some(Msg::Error { code, msg })) => error = Some((code, msg)),
                 Ok(Some(_)) => {}
-                Ok(None) | Err(_) => sock_open = false,
+                Ok(None) | Err(_) => {
+                    sock_open = false;
+                    if let Some(p) = pid_file.take().filter(|_| error.is_none()) {
+                        write_pid_file(p, child)?;
+                    }
+                }
             }
         }
         if master_ready {

@@ -152,14 +152,6 @@ pub fn prctl(option: libc::c_int, arg: libc::c_ulong) -> std::result::Result<(),
     Errno::result(r).map(drop)
 }
 
-/// Name the calling process (`ps` shows it), e.g. "warren-init".
-pub fn set_name(name: &str) {
-    if let Ok(c) = CString::new(name) {
-        // SAFETY: PR_SET_NAME copies at most 16 bytes from a valid NUL-terminated string.
-        unsafe { libc::prctl(libc::PR_SET_NAME, c.as_ptr(), 0, 0, 0) };
-    }
-}
-
 /// Reset every signal to its default disposition (the engine ignores SIGPIPE; a container must not
 /// inherit that).
 pub fn reset_signal_dispositions() {

@@ -1,0 +1,215 @@
+//! What a newcomer meets on the command line: `--format` Go templates, `--log-level`, help texts,
+//! message style, `start` of a container that cannot start, creation order, `-u` outside the mapping,
+//! the platform warning and `--init`'s PID 1.
+
+use crate::common::*;
+
+fn bb() -> String {
+    image("busybox")
+}
+
+#[test]
+fn format_templates_like_go_and_podman() {
+    let w = Warren::dev();
+    let img = bb();
+    w.pull(&img);
+    // With no container at all, an unknown function is still an error (Go checks them when parsing).
+    w.run(&["ps", "-a", "--format", "{{bogus .Names}}"]).code(125).stderr_contains(r#"function "bogus" not defined"#);
+    for n in ["web", "db"] {
+        w.run(&["create", "--name", n, "--label", &format!("role={n}"), &img, "true"]).ok();
+    }
+    let ps = |f: &str| w.run(&["ps", "-a", "--format", f]);
+    ps(r#"{{if eq .Names "web"}}{{upper .Names}}{{else}}{{lower .State}}{{end}}"#).ok().stdout_is("created\nWEB");
+    ps(r#"{{printf "%-4s|" .Names}}{{index .Labels "role"}}"#).ok().stdout_is("db  |db\nweb |web");
+    ps(r#"{{range $k, $v := .Labels}}{{$k}}={{$v}}{{end}}"#).ok().stdout_is("role=db\nrole=web");
+    ps("{{json .Names}} {{len .ID}}").ok().stdout_is("\"db\" 12\n\"web\" 12");
+    let j = ps("{{json .}}");
+    j.ok();
+    for l in j.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"));
+        assert_eq!(v["State"], "created", "{l}");
+    }
+    // images: Names is a list, as in Podman.
+    w.run(&["images", "--format", r#"{{range .Names}}<{{.}}>{{end}} {{join .Names ","}} {{index .Names 0}}"#])
+        .ok()
+        .stdout_is(&format!("<{img}:latest> {img}:latest {img}:latest"));
+    // inspect: parentheses and field chains.
+    w.run(&["inspect", "web", "--format", "{{(index .Config.Cmd 0)}} {{with .State}}{{.Status}}{{end}}"])
+        .ok()
+        .stdout_is("true created");
+    // volume ls goes through the same engine.
+    w.run(&["volume", "create", "v1"]).ok();
+    w.run(&["volume", "ls", "--format", r#"{{if eq .Driver "local"}}{{.Name}}{{end}}"#]).ok().stdout_is("v1");
+    // Errors: exit 125 and a message that names the problem.
+    ps("{{.Bogus}}").code(125).stderr_contains("can't evaluate field Bogus");
+    ps("{{.Names | nosuchfunc}}").code(125).stderr_contains(r#"function "nosuchfunc" not defined"#);
+    ps("{{if .Names}}x").code(125).stderr_contains("missing {{end}}");
+    // Podman's ps has Names as a string: range over it fails the same way.
+    ps("{{range .Names}}{{.}}{{end}}").code(125).stderr_contains("range can't iterate over");
+    w.run(&["rm", "-a", "-f"]).ok();
+}
+
+#[test]
+fn log_level_is_checked_and_messages_have_no_padding() {
+    let w = Warren::dev();
+    let out = w.run(&["--log-level", "bogus", "ps"]);
+    out.code(125).stderr_contains("'bogus'").stderr_contains("trace, debug, info, warn");
+    for l in ["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"] {
+        w.run(&["--log-level", l, "ps", "-q"]).ok();
+    }
+    let img = bb();
+    w.pull(&img);
+    let out = w.run(&["--log-level", "debug", "run", "--rm", &img, "true"]);
+    out.ok();
+    // `LEVEL message`, no padding before the level (Podman's logrus style has none either).
+    assert!(out.stderr.starts_with("DEBUG "), "{out:?}");
+    for line in out.stderr.lines() {
+        assert!(!line.starts_with(' '), "leading space: {line:?}");
+    }
+}
+
+#[test]
+fn help_tells_the_truth() {
+    let w = Warren::dev();
+    for cmd in [&["run", "--help"][..], &["pull", "--help"], &["create", "--help"], &["--help"]] {
+        let out = w.run(cmd);
+        out.ok().stdout_lacks("not supported yet").stdout_lacks("not yet");
+    }
+    w.run(&["run", "--help"]).ok().stdout_contains("Run the container in the background and print the container ID");
+    // Every command the top-level help lists exists.
+    let top = w.run(&["--help"]);
+    top.ok();
+    let cmds: Vec<String> = top
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    assert!(cmds.len() > 20, "{cmds:?}");
+    for c in &cmds {
+        w.run(&[c.as_str(), "--help"]).ok();
+    }
+}
+
+#[test]
+fn start_of_a_container_that_cannot_start_fails() {
+    let w = Warren::dev();
+    let img = bb();
+    w.pull(&img);
+    w.run(&["create", "--name", "bad", &img, "no-such-command"]).ok();
+    w.run(&["create", "--name", "good", &img, "true"]).ok();
+    // Podman: 125, "unable to start container", the runtime's reason; the other containers still start.
+    let out = w.run(&["start", "bad", "good"]);
+    out.code(125)
+        .stderr_contains(r#"unable to start container "bad""#)
+        .stderr_contains("executable file `no-such-command` not found in $PATH")
+        .stdout_contains("good")
+        .stdout_lacks("bad");
+    let st = w.run(&["ps", "-a", "--filter", "name=bad", "--format", "{{.Status}}"]);
+    st.ok();
+    assert!(st.stdout.starts_with("Exited (127)"), "{st:?}");
+    // Again, and with run -d: the command's own code, like Podman's run.
+    w.run(&["start", "bad"]).code(125).stderr_contains("unable to start container");
+    w.run(&["run", "-d", &img, "no-such-command"]).code(127).stderr_contains("not found in $PATH");
+    w.run(&["run", "-d", &img, "/etc/passwd"]).code(126);
+    w.run(&["rm", "-a", "-f"]).ok();
+}
+
+#[test]
+fn created_has_nanoseconds_and_ps_keeps_creation_order() {
+    let w = Warren::dev();
+    let img = bb();
+    w.pull(&img);
+    let names: Vec<String> = (0..5).map(|i| format!("c{i}")).collect();
+    for n in &names {
+        w.run(&["create", "--name", n, &img, "true"]).ok();
+    }
+    let created = w.run(&["inspect", "c0", "--format", "{{.Created}}"]);
+    created.ok();
+    let t = created.stdout.trim();
+    assert!(t.len() == "2026-01-01T00:00:00.123456789Z".len() && t.ends_with('Z') && t.contains('.'), "{t}");
+    // Newest first, as Podman, even within one second (several times: the order must be stable).
+    let want: Vec<String> = names.iter().rev().cloned().collect();
+    for _ in 0..3 {
+        let out = w.run(&["ps", "-a", "--format", "{{.Names}}"]);
+        out.ok();
+        assert_eq!(out.lines(), want, "{out:?}");
+    }
+    w.run(&["rm", "-a", "-f"]).ok();
+}
+
+#[test]
+fn run_as_a_uid_outside_the_mapping_says_so() {
+    let dev = Warren::dev();
+    let img = bb();
+    dev.pull(&img);
+    // A numeric uid that /etc/passwd lacks is fine (Podman).
+    dev.run(&["run", "--rm", "-u", "12345", &img, "id", "-u"]).ok().stdout_is("12345");
+    // One outside the subordinate range: a clear error before anything runs.
+    dev.run(&["run", "--rm", "-u", "99999", &img, "id"])
+        .code(125)
+        .stderr_contains("cannot run as uid 99999: it is outside your user namespace, which maps uids 0-65536")
+        .stderr_contains("/etc/subuid");
+    dev.run(&["run", "--rm", "-u", "0:99999", &img, "id"]).code(125).stderr_contains("cannot run as gid 99999");
+    // The single-id mapping: only root, and the fix.
+    let hpc = Warren::hpc();
+    hpc.pull(&img);
+    hpc.run(&["run", "--rm", "-u", "99999", &img, "id"])
+        .code(125)
+        .stderr_contains("cannot run as uid 99999 gid 0: your user namespace maps a single id")
+        .stderr_contains("usermod --add-subuids");
+}
+
+#[test]
+fn an_image_for_another_platform_warns_once() {
+    let w = Warren::dev();
+    let img = image("multiarch");
+    // Asked for: no warning.
+    let out = w.run(&["pull", "--arch", "arm64", &img]);
+    out.ok().stderr_lacks("does not match");
+    // Run without asking: Podman's one-line warning.
+    let host = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    if host == "arm64" {
+        skip("the host is arm64: the arm64 image matches it");
+        return;
+    }
+    let out = w.run(&["run", "--rm", &img, "cat", "/arch.txt"]);
+    out.ok().stdout_is("arm64");
+    let want = format!("image platform (linux/arm64/v8) does not match the expected platform (linux/{host})");
+    assert_eq!(out.stderr.matches(&want).count(), 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "one line: {out:?}");
+    // The host's own image: none.
+    w.pull(&bb());
+    w.run(&["run", "--rm", &bb(), "true"]).ok().stderr_lacks("does not match");
+}
+
+#[test]
+fn init_is_pid_1_under_run_warren_init() {
+    let script = "tr '\\0' ' ' < /proc/1/cmdline; echo; readlink /proc/1/exe; cat /proc/1/comm; echo $$";
+    for (w, global) in [(Warren::dev(), vec![]), (Warren::hpc(), vec![]), (Warren::dev(), vec!["--runtime", "crun"])] {
+        let img = bb();
+        w.pull(&img);
+        let mut argv: Vec<&str> = global.clone();
+        argv.extend(["run", "--rm", "--init", &img, "sh", "-c", script]);
+        let out = w.run(&argv);
+        out.ok();
+        let lines = out.lines();
+        assert_eq!(lines[0].trim_end(), format!("/run/warren-init -- sh -c {script}"), "{out:?}");
+        assert_eq!(lines[1..], ["/run/warren-init", "warren-init", "2"], "{out:?}");
+        // Nothing of the engine: no runtime command line, no host binary.
+        out.stdout_lacks("__runtime").stdout_lacks("/usr/local/bin");
+        // The command's status, and a missing command's 127.
+        let mut argv: Vec<&str> = global.clone();
+        argv.extend(["run", "--rm", "--init", &img, "sh", "-c", "exit 7"]);
+        w.run(&argv).code(7);
+        let mut argv: Vec<&str> = global.clone();
+        argv.extend(["run", "--rm", "--init", &img, "no-such-command"]);
+        w.run(&argv).code(127).stderr_contains("no-such-command");
+    }
+}
