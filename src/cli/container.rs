@@ -583,13 +583,10 @@ fn removal_order(state: &State, names: Vec<String>, depend: bool) -> Result<Vec<
             .map(|c| c.id.clone())
             .collect()
     };
+    // names that match nothing stay as given, for the "no such container" report
+    let chosen: Vec<String> = names.iter().map(|n| resolve(n).unwrap_or_else(|| n.clone())).collect();
     let mut order: Vec<String> = vec![];
-    let mut visit = vec![];
-    for n in names {
-        // names that match nothing stay as given, for the "no such container" report
-        visit.push((resolve(&n).unwrap_or(n), false));
-    }
-    let chosen: Vec<String> = visit.iter().map(|v| v.0.clone()).collect();
+    let mut visit: Vec<(String, bool)> = chosen.iter().rev().map(|id| (id.clone(), false)).collect();
     while let Some((id, expanded)) = visit.pop() {
         if order.contains(&id) {
             continue;
@@ -614,7 +611,11 @@ fn removal_order(state: &State, names: Vec<String>, depend: bool) -> Result<Vec<
         visit.push((id, true));
         visit.extend(deps.into_iter().filter(|d| !order.contains(d)).map(|d| (d, false)));
     }
-    Ok(order)
+    Ok(order
+        .into_iter()
+        // what the user typed is what rm prints back (Podman's RawInput); added dependents print as IDs
+        .map(|id| chosen.iter().position(|c| *c == id).map_or(id, |i| names[i].clone()))
+        .collect())
 }
 
 pub fn wait(ctx: &Context, args: WaitArgs) -> Result<i32> {
