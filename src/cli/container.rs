@@ -159,6 +159,9 @@ pub struct RunArgs {
     /// Add a label to the container (KEY=VALUE)
     #[arg(short, long)]
     pub label: Vec<String>,
+    /// Run the container in an existing pod (NAME or ID), or in a new one (new:NAME)
+    #[arg(long)]
+    pub pod: Option<String>,
     /// Image to run
     pub image: String,
     /// Command and arguments
@@ -193,7 +196,7 @@ pub struct PsArgs {
     /// Display the extended information
     #[arg(long)]
     pub no_trunc: bool,
-    /// Filter output based on conditions given (status=, name=, id=, label=, ancestor=, exited=)
+    /// Filter output based on conditions given (status=, name=, id=, label=, ancestor=, exited=, pod=)
     #[arg(short, long)]
     pub filter: Vec<String>,
     /// Pretty-print containers to JSON or using a Go template
@@ -322,6 +325,11 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
             "id" => c.id.starts_with(v),
             "ancestor" => c.image_name.contains(v) || c.image_id.contains(v),
             "exited" => c.exit_code.map(|x| x.to_string()) == Some(v.to_string()),
+            "pod" => {
+                !c.pod_id.is_empty()
+                    && (c.pod_id.starts_with(v)
+                        || state.lookup_pod(&c.pod_id).ok().flatten().is_some_and(|p| p.name == v))
+            }
             "label" => c.config["Labels"].as_array().is_some_and(|ls| {
                 ls.iter().filter_map(|l| l.as_str()).any(|l| l == v || l.split('=').next() == Some(v))
             }),
@@ -345,7 +353,7 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
     let rows: Vec<serde_json::Value> = list.iter().map(|c| ps_row(c, args.no_trunc)).collect();
     match args.format.as_deref() {
         Some("json") => {
-            let json: Vec<serde_json::Value> = list.iter().map(ps_json).collect::<Result<_>>()?;
+            let json: Vec<serde_json::Value> = list.iter().map(|c| ps_json(c, &state)).collect::<Result<_>>()?;
             println!("{}", serde_json::to_string_pretty(&json)?)
         }
         Some(t) => {
@@ -431,7 +439,8 @@ fn ps_row(c: &crate::state::ContainerRecord, no_trunc: bool) -> serde_json::Valu
 }
 
 /// `ps --format json`: Podman's ListContainer shape (arrays for Names and Command, Unix times).
-fn ps_json(c: &crate::state::ContainerRecord) -> Result<serde_json::Value> {
+fn ps_json(c: &crate::state::ContainerRecord, state: &State) -> Result<serde_json::Value> {
+    let pod_name = state.lookup_pod(&c.pod_id)?.map(|p| p.name).unwrap_or_default();
     Ok(serde_json::json!({
         "AutoRemove": container::auto_remove(c),
         "Command": cmd_of(c),
@@ -443,13 +452,13 @@ fn ps_json(c: &crate::state::ContainerRecord) -> Result<serde_json::Value> {
         "Id": c.id,
         "Image": c.image_name,
         "ImageID": c.image_id.trim_start_matches("sha256:"),
-        "IsInfra": false,
+        "IsInfra": crate::pod::is_infra(c),
         "Labels": labels_of(c),
         "Mounts": [],
         "Names": [c.name],
         "Pid": c.pid,
-        "Pod": "",
-        "PodName": "",
+        "Pod": c.pod_id,
+        "PodName": pod_name,
         "Ports": serde_json::to_value(crate::network::ports_of(c))?,
         "Restarts": c.restart_count,
         "StartedAt": unix_of(c.started.as_deref()),
@@ -517,6 +526,18 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
     let mut failed = None;
     for n in targets(&state, &args.containers, args.all)? {
         let r = state.get(&n).and_then(|rec| {
+            if crate::pod::is_infra(&rec) {
+                if args.all {
+                    return Ok(()); // removed with its pod
+                }
+                bail!(ExitError::new(
+                    EXIT_ENGINE,
+                    format!(
+                        "container {} is the infra container of pod {} and cannot be removed without removing the pod",
+                        rec.id, rec.pod_id
+                    )
+                ));
+            }
             if let (Some(t), true) = (args.time, container::is_running(&rec)) {
                 container::stop(ctx, &state, &rec, t)?;
             }
@@ -659,13 +680,6 @@ pub fn create(ctx: &Context, args: RunArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Clear the "stopped by the user" mark before a (re)start.
-fn mark_started(state: &State, id: &str) -> Result<crate::state::ContainerRecord> {
-    let mut rec = state.get(id)?;
-    rec.config["StoppedByUser"] = false.into();
-    state.update(&rec)?;
-    Ok(rec)
-}
 
 pub fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
@@ -680,7 +694,7 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
             continue;
         }
         container::wait_monitor_gone(&rec, std::time::Duration::from_secs(10));
-        let mut rec = mark_started(&state, &rec.id)?;
+        let mut rec = container::mark_started(&state, &rec.id)?;
         if args.attach {
             let plan = crate::run::stored_plan(&rec)?;
             return crate::run::start_foreground(ctx, &state, &mut rec, &plan, args.interactive);
@@ -697,7 +711,7 @@ pub fn restart(ctx: &Context, args: RestartArgs) -> Result<i32> {
         let rec = state.get(&n)?;
         let rec = container::stop(ctx, &state, &rec, args.time)?;
         container::wait_monitor_gone(&rec, std::time::Duration::from_secs(10));
-        let rec = mark_started(&state, &rec.id)?;
+        let rec = container::mark_started(&state, &rec.id)?;
         crate::run::start_detached(ctx, &state, &rec)?;
         println!("{}", rec.id);
     }
@@ -895,7 +909,7 @@ pub fn prune(ctx: &Context, args: ContainerPruneArgs) -> Result<i32> {
     let mut failed = None;
     for c in state.list()? {
         let c = container::refresh(ctx, &state, c)?;
-        if container::is_running(&c) {
+        if container::is_running(&c) || crate::pod::is_infra(&c) {
             continue;
         }
         let keep = args.filter.iter().any(|f| {

@@ -12,6 +12,7 @@ mod fixtures;
 mod lifecycle;
 mod logs;
 mod network;
+mod pods;
 mod pull;
 mod run;
 mod runtime;

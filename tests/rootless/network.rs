@@ -10,15 +10,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const HTTPD: &str = "mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 80 -h /www";
+pub(crate) const HTTPD: &str = "mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 80 -h /www";
 
 /// A port that is free now (tests run in parallel: never a fixed number).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port()
 }
 
 /// GET / on 127.0.0.1:PORT until it answers (the server starts just after `run -d` returns).
-fn get_until_up(port: u16) -> String {
+pub(crate) fn get_until_up(port: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         match http_get(&format!("127.0.0.1:{port}"), "/") {
@@ -35,7 +35,7 @@ fn get_until_up(port: u16) -> String {
 
 /// Processes named `comm` whose command line mentions `needle` (a container ID). pasta is passt under
 /// another name, and re-execs its AVX2 build: its comm is `passt.avx2`.
-fn procs(comm: &str, needle: &str) -> Vec<i32> {
+pub(crate) fn procs(comm: &str, needle: &str) -> Vec<i32> {
     let mut v = vec![];
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
@@ -50,7 +50,7 @@ fn procs(comm: &str, needle: &str) -> Vec<i32> {
     v
 }
 
-fn wait_gone(comm: &str, id: &str) {
+pub(crate) fn wait_gone(comm: &str, id: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !procs(comm, id).is_empty() {
         assert!(Instant::now() < deadline, "{comm} for container {id} still runs: {:?}", procs(comm, id));
@@ -58,7 +58,7 @@ fn wait_gone(comm: &str, id: &str) {
     }
 }
 
-fn wait_port_free(port: u16) {
+pub(crate) fn wait_port_free(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpListener::bind(("0.0.0.0", port)).is_err() {
         assert!(Instant::now() < deadline, "port {port} is still held after stop");
