@@ -141,6 +141,14 @@ fn publish_on_the_pod(w: &Warren, network: Option<&str>, launcher: &str) {
     w.run(&["pod", "rm", "web"]).code(125).stderr_contains("cannot be removed without force");
     assert_eq!(get_until_up(port), "hi\n", "a refused pod rm changed nothing");
 
+    // Stopping the pod frees the port and stops the launcher; starting it again serves again.
+    w.run(&["pod", "stop", "web"]).ok();
+    wait_gone(launcher, &infra);
+    wait_port_free(port);
+    w.run(&["pod", "start", "web"]).ok();
+    assert_eq!(procs(launcher, &infra).len(), 1, "one {launcher} for the pod's infra container");
+    assert_eq!(get_until_up(port), "hi\n");
+
     w.run(&["pod", "rm", "-f", "web"]).ok();
     wait_port_free(port);
     assert_nothing_left(w, &infra, Some(launcher));
@@ -256,4 +264,47 @@ fn pods_prune_new_and_without_infra() {
     w.run(&["pod", "rm", "-f", "-a"]).ok();
     w.run(&["ps", "-a", "-q"]).ok().stdout_is("");
     wait_port_free(port);
+}
+
+/// The pod's `--add-host`, `--dns`, `--dns-search` and `--hostname` are its members' /etc files.
+#[test]
+fn pods_etc_files_come_from_the_pod() {
+    let w = Warren::dev();
+    w.run(&[
+        "pod",
+        "create",
+        "--name",
+        "etc",
+        "--hostname",
+        "podhost",
+        "--add-host",
+        "db.example:10.1.2.3",
+        "--dns",
+        "9.9.9.9",
+        "--dns-search",
+        "corp.example",
+    ])
+    .ok();
+    let out = w.run(&[
+        "run",
+        "--rm",
+        "--pod",
+        "etc",
+        "--name",
+        "member",
+        &image("busybox"),
+        "sh",
+        "-c",
+        "cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; cat /etc/hostname; hostname",
+    ]);
+    let parts: Vec<&str> = out.ok().stdout.split("---\n").collect();
+    assert_eq!(parts.len(), 3, "{}", out.stdout);
+    assert!(parts[0].starts_with("10.1.2.3\tdb.example\n"), "{}", parts[0]);
+    assert!(parts[0].lines().any(|l| l.ends_with("\tpodhost member")), "{}", parts[0]);
+    assert_eq!(parts[1], "search corp.example\nnameserver 9.9.9.9\n");
+    assert_eq!(parts[2], "podhost\npodhost\n");
+    w.run(&["run", "--rm", "--pod", "etc", "--dns", "1.1.1.1", &image("busybox"), "true"])
+        .code(125)
+        .stderr_contains("must be defined when the pod is created");
+    w.run(&["pod", "rm", "-f", "etc"]).ok();
 }
