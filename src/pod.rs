@@ -120,7 +120,9 @@ pub fn create(ctx: &Context, state: &State, opts: &PodOptions) -> Result<PodReco
             bail!(user_error("you must have an infra container to publish port bindings to the host"));
         }
         if net_opts {
-            bail!(user_error("cannot set network options (--network, --dns, --add-host) on a pod without an infra container"));
+            bail!(user_error(
+                "cannot set network options (--network, --dns, --add-host) on a pod without an infra container"
+            ));
         }
         if opts.share.as_deref().is_some_and(|s| !s.is_empty() && s != "none") {
             bail!(user_error("cannot set --share without an infra container: nothing would hold the namespaces"));
@@ -136,12 +138,7 @@ pub fn create(ctx: &Context, state: &State, opts: &PodOptions) -> Result<PodReco
         None => plan::random_name(&id),
     };
     let hostname = opts.hostname.clone().unwrap_or_else(|| name.clone());
-    let cfg = PodConfig {
-        share,
-        hostname,
-        labels: opts.labels.clone(),
-        create_command: std::env::args().collect(),
-    };
+    let cfg = PodConfig { share, hostname, labels: opts.labels.clone(), create_command: std::env::args().collect() };
     let mut pod = PodRecord {
         id: id.clone(),
         name,
@@ -353,7 +350,9 @@ pub fn resolve_member(ctx: &Context, state: &State, args: &RunArgs) -> Result<Op
             ..Default::default()
         };
         if args.publish_all {
-            bail!(user_error(format!("invalid config provided: --publish-all with --pod new:{name}: publish the ports on the pod with -p")));
+            bail!(user_error(format!(
+                "invalid config provided: --publish-all with --pod new:{name}: publish the ports on the pod with -p"
+            )));
         }
         let pod = create(ctx, state, &opts)?;
         return Ok(Some(Membership { pod, new: true }));

@@ -49,11 +49,7 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
     // A pod member (`--pod`) shares its pod's network: the pod has it, or `new:NAME` creates the pod
     // with the container's network options. A new pod is removed again if the container is not created.
     let membership = crate::pod::resolve_member(ctx, state, args)?;
-    let mut pod_guard = NewPodGuard {
-        ctx,
-        state,
-        pod: membership.as_ref().filter(|m| m.new).map(|m| m.pod.clone()),
-    };
+    let mut pod_guard = NewPodGuard { ctx, state, pod: membership.as_ref().filter(|m| m.new).map(|m| m.pod.clone()) };
     let pod_network = match &membership {
         Some(m) => crate::pod::member_network(&m.pod, state)?,
         None => None,
@@ -331,8 +327,14 @@ pub fn start_detached(ctx: &Context, state: &State, rec: &ContainerRecord) -> Re
     drop(w);
     let mut msg = String::new();
     std::fs::File::from(r).read_to_string(&mut msg).context("waiting for the container monitor")?;
-    // The monitor stays; reap it here only if it already exited (it reports through the pipe).
-    let _ = child.try_wait();
+    // The monitor stays. A long-lived caller (the monitor of a pod member that started its pod's
+    // infra container) must reap it when it exits: a thread waits for it; a short-lived command just
+    // exits and leaves it to init.
+    if let Ok(None) = child.try_wait() {
+        std::thread::spawn(move || {
+            let _ = child.wait();
+        });
+    }
     let msg = msg.trim();
     if msg == "ok" {
         return Ok(());

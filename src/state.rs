@@ -309,7 +309,11 @@ impl State {
     fn find_pod_exact(&self, name_or_id: &str) -> Result<Option<PodRecord>> {
         Ok(self
             .conn
-            .query_row(&format!("SELECT {POD_COLUMNS} FROM pods WHERE name=?1 OR id=?1"), params![name_or_id], row_to_pod)
+            .query_row(
+                &format!("SELECT {POD_COLUMNS} FROM pods WHERE name=?1 OR id=?1"),
+                params![name_or_id],
+                row_to_pod,
+            )
             .optional()?)
     }
 
@@ -327,7 +331,9 @@ impl State {
         match found.len() {
             0 => Ok(None),
             1 => Ok(found.into_iter().next()),
-            n => bail!(user_error(format!("more than one result for pod ID {name_or_id:?} ({n} pods): give more of the ID"))),
+            n => bail!(user_error(format!(
+                "more than one result for pod ID {name_or_id:?} ({n} pods): give more of the ID"
+            ))),
         }
     }
 

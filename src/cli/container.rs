@@ -680,7 +680,6 @@ pub fn create(ctx: &Context, args: RunArgs) -> Result<i32> {
     Ok(0)
 }
 
-
 pub fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
     let names = targets(&state, &args.containers, args.all)?;

@@ -12,6 +12,7 @@ use crate::pod::{self, PodConfig};
 use crate::state::{ContainerRecord, PodRecord, State};
 
 #[derive(clap::Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing the args buys nothing
 pub enum PodCommand {
     /// Create a new empty pod
     Create(PodCreateArgs),
@@ -289,12 +290,7 @@ fn targets(state: &State, names: &[String], all: bool, latest: bool) -> Result<V
 }
 
 /// Run `f` on each pod, printing its full ID on success and Podman's `Error: ...` lines otherwise.
-fn each(
-    ctx: &Context,
-    names: Vec<String>,
-    ignore: bool,
-    f: &dyn Fn(&State, &PodRecord) -> Result<()>,
-) -> Result<i32> {
+fn each(ctx: &Context, names: Vec<String>, ignore: bool, f: &dyn Fn(&State, &PodRecord) -> Result<()>) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
     let mut failed = None;
     for n in names {
@@ -304,7 +300,8 @@ fn each(
             Err(e) if ignore && format!("{e:#}").contains("no such pod") => {}
             Err(e) => {
                 eprintln!("Error: {e:#}");
-                failed = Some(if format!("{e:#}").contains("no such pod") { 1 } else { crate::error::exit_code_of(&e) });
+                failed =
+                    Some(if format!("{e:#}").contains("no such pod") { 1 } else { crate::error::exit_code_of(&e) });
             }
         }
     }
@@ -565,10 +562,8 @@ fn inspect_json(v: &PodView) -> Value {
         for m in &p.ports {
             for i in 0..m.range.max(1) {
                 let key = format!("{}/{}", m.container_port + i, m.protocol);
-                bindings.insert(
-                    key,
-                    serde_json::json!([{"HostIp": m.host_ip, "HostPort": (m.host_port + i).to_string()}]),
-                );
+                bindings
+                    .insert(key, serde_json::json!([{"HostIp": m.host_ip, "HostPort": (m.host_port + i).to_string()}]));
             }
         }
         serde_json::json!({
@@ -666,7 +661,13 @@ fn top(ctx: &Context, a: PodTopArgs) -> Result<i32> {
     let members = pod::members(ctx, &state, &p)?;
     let running: Vec<&ContainerRecord> = members.iter().filter(|c| container::is_running(c)).collect();
     if running.is_empty() {
-        bail!(ExitError::new(EXIT_ENGINE, format!("pod top can only be used on pods with at least one running container: pod {} is not running", p.id)));
+        bail!(ExitError::new(
+            EXIT_ENGINE,
+            format!(
+                "pod top can only be used on pods with at least one running container: pod {} is not running",
+                p.id
+            )
+        ));
     }
     let mut rows: Vec<Vec<String>> = vec![];
     for c in running {

@@ -7,7 +7,8 @@ use crate::common::*;
 use crate::network::{free_port, get_until_up, procs, wait_gone, wait_port_free, HTTPD};
 
 /// The client side of the localhost check: retry until the server listens.
-const CLIENT: &str = "for i in $(seq 100); do nc 127.0.0.1 9000 </dev/null 2>/dev/null && exit 0; sleep 0.1; done; exit 1";
+const CLIENT: &str =
+    "for i in $(seq 100); do nc 127.0.0.1 9000 </dev/null 2>/dev/null && exit 0; sleep 0.1; done; exit 1";
 
 fn infra_of(w: &Warren, pod: &str) -> String {
     let id = w.run(&["pod", "inspect", "--format", "{{.InfraContainerID}}", pod]).ok().stdout.trim().to_string();
@@ -54,8 +55,7 @@ fn two_containers_share_localhost(w: &Warren, network: Option<&str>, launcher: O
     assert_eq!(pod_id.len(), 64, "{pod_id}");
     let infra = infra_of(w, "duo");
     let bb = image("busybox");
-    w.run(&["run", "-d", "--pod", "duo", "--name", "server", &bb, "sh", "-c", "echo from-server | nc -l -p 9000"])
-        .ok();
+    w.run(&["run", "-d", "--pod", "duo", "--name", "server", &bb, "sh", "-c", "echo from-server | nc -l -p 9000"]).ok();
     if let Some(l) = launcher {
         assert_eq!(procs(l, &infra).len(), 1, "one {l} for the pod's infra container");
     }
@@ -169,7 +169,8 @@ fn pods_publish_ports_on_the_pod_slirp4netns() {
 fn pods_lifecycle_and_output() {
     let w = Warren::dev();
     let bb = image("busybox");
-    let id = w.run(&["pod", "create", "--label", "tier=db", "--hostname", "dbhost", "lc"]).ok().stdout.trim().to_string();
+    let id =
+        w.run(&["pod", "create", "--label", "tier=db", "--hostname", "dbhost", "lc"]).ok().stdout.trim().to_string();
     w.run(&["pod", "exists", "lc"]).ok();
     w.run(&["pod", "exists", "nope"]).code(1);
     w.run(&["pod", "create", "--name", "lc"]).code(125).stderr_contains("pod already exists");
@@ -202,7 +203,9 @@ fn pods_lifecycle_and_output() {
     w.run(&["create", "--pod", "lc", "--name", "sleeper", &bb, "sleep", "600"]).ok();
     w.run(&["pod", "start", "lc"]).ok().stdout_is(&format!("{id}\n"));
     w.run(&["pod", "ps", "--format", "{{.Status}} {{.NumberOfContainers}}"]).ok().stdout_is("Running 2\n");
-    w.run(&["ps", "--filter", "pod=lc", "--format", "{{.Names}}"]).ok().stdout_is(&format!("sleeper\n{}-infra\n", &id[..12]));
+    w.run(&["ps", "--filter", "pod=lc", "--format", "{{.Names}}"])
+        .ok()
+        .stdout_is(&format!("sleeper\n{}-infra\n", &id[..12]));
     let json = w.run(&["ps", "--format", "json", "--filter", "name=sleeper"]).ok().json();
     assert_eq!(json[0]["Pod"], id.as_str(), "{json}");
     assert_eq!(json[0]["PodName"], "lc", "{json}");
@@ -257,7 +260,9 @@ fn pods_prune_new_and_without_infra() {
         .code(125)
         .stderr_contains("you must have an infra container to publish port bindings to the host");
     w.run(&["pod", "create", "--infra=false", "bare"]).ok();
-    w.run(&["pod", "ps", "--filter", "name=bare", "--format", "{{.InfraID}}|{{.NumberOfContainers}}"]).ok().stdout_is("|0\n");
+    w.run(&["pod", "ps", "--filter", "name=bare", "--format", "{{.InfraID}}|{{.NumberOfContainers}}"])
+        .ok()
+        .stdout_is("|0\n");
     // Without infra a member has its own network, so it may publish.
     w.run(&["run", "--rm", "--pod", "bare", "-p", "80", &bb, "true"]).ok();
     w.run(&["pod", "create", "--share", "pid", "p"]).code(125).stderr_contains("PID namespace");
