@@ -130,6 +130,37 @@ fn inside_view_matches_podman() {
         .stdout_is("warren /root /usr/sbin:/usr/bin:/sbin:/bin");
 }
 
+/// `run -it` under a pseudo-terminal (`script`): the container's tty is /dev/pts/0 with the outer window
+/// size, and Ctrl-C typed on the outer terminal interrupts the foreground `sleep`; then the terminal is
+/// left as it was (echo on).
+#[test]
+fn run_it_under_a_pseudo_terminal() {
+    for w in [Warren::dev(), Warren::root()] {
+        w.pull(&bb());
+        let bin = env().bin.display().to_string();
+        let root = w.storage_root().display().to_string();
+        let run = format!("{bin} --root {root} run --rm -it {}", bb());
+        let o = w.sh(&format!(
+            "sleep 8 | script -qec 'stty rows 33 cols 101; {run} sh -c \"tty; stty size\"; stty -a' /dev/null"
+        ));
+        o.ok();
+        let out = o.stdout.replace('\r', "");
+        assert!(out.lines().any(|l| l == "/dev/pts/0"), "{o:?}");
+        assert!(out.lines().any(|l| l == "33 101"), "window size not copied: {o:?}");
+        assert!(out.split([' ', ';', '\n']).any(|f| f == "echo"), "echo not restored: {o:?}");
+
+        let t0 = std::time::Instant::now();
+        let o = w.sh(&format!(
+            "(sleep 3; printf '\\003'; sleep 8) | script -qec '{run} sh -c \"echo ready; sleep 30; echo rc=\\$?\"' /dev/null"
+        ));
+        let out = o.stdout.replace('\r', "");
+        // busybox sh passes the interrupt on (it exits 130 itself, as under Podman); a shell that does not
+        // prints the sleep's status
+        assert!(o.status == 130 || out.contains("rc=130"), "Ctrl-C did not interrupt the sleep: {o:?}");
+        assert!(t0.elapsed() < std::time::Duration::from_secs(25), "{o:?}");
+    }
+}
+
 #[test]
 fn image_config_semantics() {
     let w = Warren::dev();

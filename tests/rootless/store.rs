@@ -385,6 +385,38 @@ fn a_killed_pull_leaves_only_garbage_in_tmp() {
     out.ok().stdout_is("0 42");
 }
 
+/// Ten pulls killed with SIGKILL at random moments (from the manifest fetch to the commit): after each,
+/// `images` reads the storage, and the next pull completes.
+#[test]
+fn pulls_killed_at_random_points_leave_readable_storage() {
+    let img = lab_image("debian:bookworm").unwrap_or_else(|| image("layers"));
+    let w = Warren::dev();
+    let root = w.storage_root().display().to_string();
+    let bin = require_env().bin.display().to_string();
+    let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64;
+    for round in 0..10 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let delay = std::time::Duration::from_millis((seed >> 33) % 1500);
+        let mut cmd = w.command_for(&[&bin, "--root", &root, "pull", "-q", &img], &[]);
+        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        std::thread::sleep(delay);
+        // runuser is the child; the pull is its child: kill the pull itself (or nothing, if it finished).
+        if let Some(pid) = warren_pull_pid(w.storage_root()) {
+            // SAFETY: kill(2) of the pull process this test started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        let _ = child.wait();
+        let images = w.run(&["images", "--format", "{{.ID}}"]);
+        images.ok();
+        assert!(images.stdout.lines().count() <= 1, "round {round} (after {delay:?}): {images:?}");
+        w.run(&["image", "rm", "-f", &img]).check("rmi after a killed pull", |o| o.status == 0 || o.status == 1);
+    }
+    w.run(&["pull", "-q", &img]).ok();
+    w.run(&["image", "exists", &img]).ok();
+    w.run(&["run", "--rm", &img, "true"]).ok();
+}
+
 #[test]
 fn layers_fixture_as_root_keeps_ids_and_uses_trusted_xattrs() {
     let w = Warren::root();

@@ -309,6 +309,32 @@ const EXEC_NAMESPACES: &[(&str, CloneFlags)] = &[
     ("mnt", CloneFlags::CLONE_NEWNS),
 ];
 
+/// Join the container's namespaces. The user namespace goes last: the others may belong to an ancestor
+/// of it (the network namespace that pasta made in the engine's namespace, under a nested `keep-id`
+/// user namespace), which only the capabilities we hold before entering it can join. A namespace that
+/// still refuses (EPERM) is tried again from inside the user namespace.
+fn join_namespaces(pid: i32, joins: &[(&str, CloneFlags, OwnedFd)]) -> Result<()> {
+    let setns = |name: &str, flag: CloneFlags, fd: &OwnedFd| {
+        nix::sched::setns(fd, flag)
+            .map_err(|e| (e, format!("setns to the {name} namespace of pid {pid}: {}", e.desc())))
+    };
+    let mut refused = vec![];
+    for (name, flag, fd) in joins.iter().filter(|j| j.1 != CloneFlags::CLONE_NEWUSER) {
+        match setns(name, *flag, fd) {
+            Ok(()) => {}
+            Err((nix::errno::Errno::EPERM, _)) => refused.push((name, flag, fd)),
+            Err((_, msg)) => return Err(runtime_error(msg)),
+        }
+    }
+    for (name, flag, fd) in joins.iter().filter(|j| j.1 == CloneFlags::CLONE_NEWUSER) {
+        setns(name, *flag, fd).map_err(|(_, msg)| runtime_error(msg))?;
+    }
+    for (name, flag, fd) in refused {
+        setns(name, *flag, fd).map_err(|(_, msg)| runtime_error(msg))?;
+    }
+    Ok(())
+}
+
 fn exec(pid: i32, config: &Path) -> Result<i32> {
     use std::os::unix::fs::MetadataExt;
     let spec = Spec::load(config).map_err(|e| runtime_error(format!("reading {}: {e}", config.display())))?;
@@ -352,10 +378,7 @@ fn exec(pid: i32, config: &Path) -> Result<i32> {
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut saved_mask)).context("blocking signals")?;
     let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).context("signalfd")?;
 
-    for (name, flag, fd) in &joins {
-        nix::sched::setns(fd, *flag)
-            .map_err(|e| runtime_error(format!("setns to the {name} namespace of pid {pid}: {}", e.desc())))?;
-    }
+    join_namespaces(pid, &joins)?;
     let (parent_sock, child_sock) = channel::pair().context("socketpair")?;
     let ctx = container::ExecCtx { spec: spec.clone(), root, sock: child_sock.as_raw_fd(), saved_mask };
     // SAFETY: the runtime is single-threaded; the child only sets itself up and execs (or _exits).
