@@ -210,6 +210,11 @@ fn pods_lifecycle_and_output() {
     assert_eq!(json[0]["Pod"], id.as_str(), "{json}");
     assert_eq!(json[0]["PodName"], "lc", "{json}");
     w.run(&["exec", "sleeper", "hostname"]).ok().stdout_is("dbhost\n");
+    // A member in a nested user namespace (keep-id) joins the pod's namespaces too.
+    let uid = w.user.uid.to_string();
+    w.run(&["run", "--rm", "--pod", "lc", "--userns", "keep-id", &bb, "sh", "-c", "id -u; hostname"])
+        .ok()
+        .stdout_is(&format!("{uid}\ndbhost\n"));
     w.run(&["pod", "top", "lc"]).ok().stdout_contains("/pause __pause").stdout_contains("sleep 600");
 
     w.run(&["pod", "stop", "-t", "0", "lc"]).ok().stdout_is(&format!("{id}\n"));
