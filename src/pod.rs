@@ -398,7 +398,9 @@ pub fn member_network(pod: &PodRecord, state: &State) -> Result<Option<NetworkPl
     let p = crate::run::stored_plan(&infra)?;
     Ok(Some(NetworkPlan {
         mode: NetworkMode::Container(infra.id.clone()),
-        ports: vec![],
+        // The pod's ports, for `ps`, `port` and `inspect` (as Podman shows them on every member); the
+        // infra container's launcher forwards them.
+        ports: p.ports,
         dns: p.dns,
         add_hosts: p.add_hosts,
         no_hosts: p.no_hosts,

@@ -477,6 +477,61 @@ mod tests {
     }
 
     #[test]
+    fn pods_and_membership() {
+        let d = tempfile::tempdir().unwrap();
+        let s = State::open(d.path()).unwrap();
+        let pod = PodRecord {
+            id: "aa11".into(),
+            name: "web".into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            infra_id: String::new(),
+            config: serde_json::json!({"share": ["net"]}),
+        };
+        s.insert_pod(&pod).unwrap();
+        let e = s.insert_pod(&PodRecord { id: "bb22".into(), ..pod.clone() }).unwrap_err();
+        assert!(format!("{e:#}").contains("pod already exists"), "{e:#}");
+        // Pod and container names are separate namespaces.
+        let mut c = rec("c1", "web");
+        c.pod_id = "aa11".into();
+        s.insert(&c).unwrap();
+        s.insert(&rec("c2", "other")).unwrap();
+        assert_eq!(s.get_pod("web").unwrap().id, "aa11");
+        assert_eq!(s.get_pod("aa").unwrap().name, "web");
+        assert!(format!("{:#}", s.get_pod("nope").unwrap_err()).contains("no such pod"));
+        let mut p = s.get_pod("web").unwrap();
+        p.infra_id = "c1".into();
+        s.update_pod(&p).unwrap();
+        assert_eq!(s.get_pod("web").unwrap().infra_id, "c1");
+        let members: Vec<String> = s.pod_members("aa11").unwrap().into_iter().map(|c| c.name).collect();
+        assert_eq!(members, ["web"]);
+        assert_eq!(s.get("c1").unwrap().pod_id, "aa11");
+        assert_eq!(s.get("other").unwrap().pod_id, "");
+        s.remove_pod("aa11").unwrap();
+        assert!(s.list_pods().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_version_2_database_gains_pods() {
+        let d = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(d.path().join("state.db")).unwrap();
+            for sql in &MIGRATIONS[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch("PRAGMA user_version = 2").unwrap();
+            conn.execute(
+                "INSERT INTO containers (id, name, image_id, image_name, config, state, created) \
+                 VALUES ('c1', 'old', 'sha256:x', 'busybox', '{}', 'exited', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+        }
+        let s = State::open(d.path()).unwrap();
+        assert_eq!(s.get("old").unwrap().pod_id, "");
+        assert!(s.list_pods().unwrap().is_empty());
+    }
+
+    #[test]
     fn concurrent_opens_of_a_new_database_migrate_once() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().to_path_buf();

@@ -208,6 +208,9 @@ pub struct PsArgs {
     /// Display the total file sizes
     #[arg(short, long)]
     pub size: bool,
+    /// Print the ID and name of the pod the containers are associated with
+    #[arg(short = 'p', long)]
+    pub pod: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -350,7 +353,18 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let rows: Vec<serde_json::Value> = list.iter().map(|c| ps_row(c, args.no_trunc)).collect();
+    let pod_names: std::collections::HashMap<String, String> =
+        state.list_pods()?.into_iter().map(|p| (p.id, p.name)).collect();
+    let pod_name = |c: &crate::state::ContainerRecord| pod_names.get(&c.pod_id).cloned().unwrap_or_default();
+    let rows: Vec<serde_json::Value> = list
+        .iter()
+        .map(|c| {
+            let mut r = ps_row(c, args.no_trunc);
+            r["Pod"] = (if args.no_trunc { c.pod_id.clone() } else { c.pod_id.chars().take(12).collect() }).into();
+            r["PodName"] = pod_name(c).into();
+            r
+        })
+        .collect();
     match args.format.as_deref() {
         Some("json") => {
             let json: Vec<serde_json::Value> = list.iter().map(|c| ps_json(c, &state)).collect::<Result<_>>()?;
@@ -362,6 +376,8 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
                     match f {
                         "ID" => "CONTAINER ID",
                         "RunningFor" | "CreatedHuman" => "CREATED",
+                        "Pod" => "POD ID",
+                        "PodName" => "PODNAME",
                         _ => return None,
                     }
                     .to_string(),
@@ -381,6 +397,9 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
                     "PORTS".into(),
                     "NAMES".into(),
                 ]);
+                if args.pod {
+                    out[0].extend(["POD ID".to_string(), "PODNAME".into()]);
+                }
             }
             for (c, r) in list.iter().zip(&rows) {
                 let mut cmd = r["Command"].as_str().unwrap_or("").to_string();
@@ -396,6 +415,10 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
                     crate::network::ps_ports(c),
                     c.name.clone(),
                 ]);
+                if args.pod {
+                    let last = out.len() - 1;
+                    out[last].extend([r["Pod"].as_str().unwrap_or("").to_string(), pod_name(c)]);
+                }
             }
             print!("{}", crate::format::table(&out));
         }

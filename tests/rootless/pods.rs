@@ -88,7 +88,7 @@ fn pods_members_reach_each_other_on_localhost_root() {
 
 #[test]
 fn pods_members_reach_each_other_on_localhost_single_id_mapping() {
-    two_containers_share_localhost(&Warren::hpc(), Some("none"), None);
+    two_containers_share_localhost(&Warren::hpc(), None, Some("pasta"));
 }
 
 #[test]
@@ -125,6 +125,11 @@ fn publish_on_the_pod(w: &Warren, network: Option<&str>, launcher: &str) {
     w.run(&["run", "-d", "--pod", "web", "--name", "httpd", &bb, "sh", "-c", HTTPD]).ok();
     assert_eq!(get_until_up(port), "hi\n");
     w.run(&["port", &infra]).ok().stdout_is(&format!("80/tcp -> 0.0.0.0:{port}\n"));
+    // Members show the pod's ports, as in Podman.
+    w.run(&["port", "httpd"]).ok().stdout_is(&format!("80/tcp -> 0.0.0.0:{port}\n"));
+    w.run(&["ps", "--filter", "name=httpd", "--format", "{{.Ports}}"])
+        .ok()
+        .stdout_is(&format!("0.0.0.0:{port}->80/tcp\n"));
     let json = w.run(&["pod", "inspect", "web"]).ok().json();
     assert_eq!(json[0]["InfraConfig"]["PortBindings"]["80/tcp"][0]["HostPort"], port.to_string(), "{json}");
 
@@ -157,6 +162,11 @@ fn publish_on_the_pod(w: &Warren, network: Option<&str>, launcher: &str) {
 #[test]
 fn pods_publish_ports_on_the_pod_pasta() {
     publish_on_the_pod(&Warren::dev(), None, "pasta");
+}
+
+#[test]
+fn pods_publish_ports_on_the_pod_root() {
+    publish_on_the_pod(&Warren::root(), None, "pasta");
 }
 
 #[test]
@@ -209,6 +219,10 @@ fn pods_lifecycle_and_output() {
     let json = w.run(&["ps", "--format", "json", "--filter", "name=sleeper"]).ok().json();
     assert_eq!(json[0]["Pod"], id.as_str(), "{json}");
     assert_eq!(json[0]["PodName"], "lc", "{json}");
+    let out = w.run(&["ps", "--pod", "--filter", "name=sleeper"]);
+    let lines = out.ok().lines();
+    assert!(lines[0].ends_with("NAMES       POD ID        PODNAME"), "{}", out.stdout);
+    assert!(lines[1].ends_with(&format!("sleeper     {}  lc", &id[..12])), "{}", out.stdout);
     w.run(&["exec", "sleeper", "hostname"]).ok().stdout_is("dbhost\n");
     // A member in a nested user namespace (keep-id) joins the pod's namespaces too.
     let uid = w.user.uid.to_string();
