@@ -332,3 +332,34 @@ fn pods_etc_files_come_from_the_pod() {
         .stderr_contains("must be defined when the pod is created");
     w.run(&["pod", "rm", "-f", "etc"]).ok();
 }
+
+/// Members started at the same time start their pod's infra container once: one pause, one pasta.
+#[test]
+fn pods_concurrent_members_start_one_infra() {
+    let w = Warren::dev();
+    let bb = image("busybox");
+    w.pull(&bb);
+    w.run(&["pod", "create", "--name", "race"]).ok();
+    let infra = infra_of(&w, "race");
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|i| {
+                let (w, bb) = (&w, &bb);
+                s.spawn(move || {
+                    let name = format!("m{i}");
+                    w.run(&["run", "-d", "--pod", "race", "--name", &name, bb, "sleep", "600"]).ok();
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+    assert_eq!(procs("pasta", &infra).len(), 1, "one pasta for the pod");
+    w.run(&["pod", "ps", "--format", "{{.Status}} {{.NumberOfContainers}}"]).ok().stdout_is("Running 4\n");
+    let ns = |c: &str| w.run(&["exec", c, "readlink", "/proc/self/ns/net"]).ok().stdout.clone();
+    assert_eq!(ns("m0"), ns("m1"));
+    assert_eq!(ns("m1"), ns("m2"));
+    w.run(&["pod", "rm", "-f", "race"]).ok();
+    assert_nothing_left(&w, &infra, Some("pasta"));
+}
