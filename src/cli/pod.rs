@@ -505,7 +505,7 @@ fn ps(ctx: &Context, a: PodPsArgs) -> Result<i32> {
     match a.format.as_deref() {
         Some("json") => {
             let json: Vec<Value> = list.iter().map(ps_json).collect();
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            println!("{}", super::image::pretty(&Value::Array(json), 4)?);
         }
         Some(t) => {
             let rows: Vec<Value> = list.iter().map(|p| ps_row(p, a.no_trunc)).collect();
@@ -628,7 +628,7 @@ fn inspect(ctx: &Context, a: PodInspectArgs) -> Result<i32> {
     match a.format.as_deref() {
         None | Some("json") => {
             if !found.is_empty() || errors.is_empty() {
-                println!("{}", serde_json::to_string_pretty(&Value::Array(found))?);
+                println!("{}", super::image::pretty(&Value::Array(found), 5)?);
             }
         }
         Some(f) => {
