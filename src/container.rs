@@ -66,6 +66,14 @@ pub fn refresh(ctx: &Context, state: &State, mut rec: ContainerRecord) -> Result
     Ok(rec)
 }
 
+/// Clear the "stopped by the user" mark before a (re)start.
+pub fn mark_started(state: &State, id: &str) -> Result<ContainerRecord> {
+    let mut rec = state.get(id)?;
+    rec.config["StoppedByUser"] = false.into();
+    state.update(&rec)?;
+    Ok(rec)
+}
+
 /// `--rm` was given.
 pub fn auto_remove(rec: &ContainerRecord) -> bool {
     rec.config["AutoRemove"].as_bool().unwrap_or(false)

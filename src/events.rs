@@ -71,6 +71,14 @@ impl Event {
         e
     }
 
+    /// A pod event: the pod's ID and name (Podman's `pod create`, `start`, `stop`, `kill`, `remove`).
+    pub fn pod(status: &str, pod: &crate::state::PodRecord) -> Event {
+        let mut e = Event::new("pod", status);
+        e.id = pod.id.clone();
+        e.name = pod.name.clone();
+        e
+    }
+
     pub fn image(status: &str, id: &str, name: &str) -> Event {
         let mut e = Event::new("image", status);
         e.id = id.trim_start_matches("sha256:").to_string();

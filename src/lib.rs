@@ -20,6 +20,7 @@ pub mod logs;
 pub mod monitor;
 pub mod network;
 pub mod plan;
+pub mod pod;
 pub mod procs;
 pub mod run;
 pub mod runtime;

@@ -72,6 +72,12 @@ pub struct ContainerPlan {
     /// The network namespace file the container joins; set for each start, never stored.
     #[serde(skip)]
     pub netns_path: Option<PathBuf>,
+    /// The IPC and UTS namespaces the container joins (its pod's); set for each start, never stored.
+    /// With a joined UTS namespace the hostname is the pod's and is not set again.
+    #[serde(skip)]
+    pub ipc_ns_path: Option<PathBuf>,
+    #[serde(skip)]
+    pub uts_ns_path: Option<PathBuf>,
     /// For a nested user namespace (`--userns=keep-id`): (uid map, gid map) from the engine namespace's
     /// ids into the container's. Empty: the container shares the engine's user namespace.
     #[serde(with = "idmap_serde")]

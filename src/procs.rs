@@ -201,6 +201,11 @@ pub const DESCRIPTORS: &[(&str, &str)] = &[
 
 /// `top`: a table of the container's processes.
 pub fn top(rec: &ContainerRecord, descriptors: &[String]) -> Result<String> {
+    Ok(crate::format::table(&top_rows(rec, descriptors)?))
+}
+
+/// The rows of `top` (the header first), for `pod top` to merge several containers.
+pub fn top_rows(rec: &ContainerRecord, descriptors: &[String]) -> Result<Vec<Vec<String>>> {
     let mut cols: Vec<String> = descriptors
         .iter()
         .flat_map(|d| d.split(',').map(|s| s.trim().to_lowercase()).collect::<Vec<_>>())
@@ -249,7 +254,7 @@ pub fn top(rec: &ContainerRecord, descriptors: &[String]) -> Result<String> {
                 .collect(),
         );
     }
-    Ok(crate::format::table(&rows))
+    Ok(rows)
 }
 
 /// The host id of `id` as seen by process `pid` (through its user namespace's map).

@@ -46,7 +46,18 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
     let args_line = plan::command_line(&run_cfg, args.entrypoint.as_deref(), &args.command)?;
     // 4. Network: the mode and published ports are decided (and host ports checked) before anything
     // is recorded; the namespace and its launcher are set up at each start (see crate::network).
-    let network = crate::network::plan(ctx, state, &crate::network::args_of(args), &run_cfg)?;
+    // A pod member (`--pod`) shares its pod's network: the pod has it, or `new:NAME` creates the pod
+    // with the container's network options. A new pod is removed again if the container is not created.
+    let membership = crate::pod::resolve_member(ctx, state, args)?;
+    let mut pod_guard = NewPodGuard { ctx, state, pod: membership.as_ref().filter(|m| m.new).map(|m| m.pod.clone()) };
+    let pod_network = match &membership {
+        Some(m) => crate::pod::member_network(&m.pod, state)?,
+        None => None,
+    };
+    let network = match pod_network {
+        Some(n) => n,
+        None => crate::network::plan(ctx, state, &crate::network::args_of(args), &run_cfg)?,
+    };
     let mut mounts = vec![];
     for v in &args.volume {
         mounts.push(plan::parse_volume(v)?);
@@ -92,6 +103,7 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
         started: None,
         finished: None,
         restart_count: 0,
+        pod_id: membership.as_ref().map(|m| m.pod.id.clone()).unwrap_or_default(),
     };
     state.insert(&record)?;
     let _lock = state.lock_container(&id)?;
@@ -118,7 +130,11 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
         r.config = serde_json::json!({ "Volumes": volumes });
     }
 
-    let hostname = args.hostname.clone().unwrap_or_else(|| id[..12].to_string());
+    let hostname = args
+        .hostname
+        .clone()
+        .or_else(|| membership.as_ref().and_then(|m| crate::pod::member_hostname(&m.pod)))
+        .unwrap_or_else(|| id[..12].to_string());
     let mut env = Env::default();
     if args.env_host {
         for (k, v) in std::env::vars() {
@@ -185,6 +201,8 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
         add_hosts: network.add_hosts,
         no_hosts: network.no_hosts,
         netns_path: None,
+        ipc_ns_path: None,
+        uts_ns_path: None,
         uid_mappings,
         gid_mappings,
         init: args.init,
@@ -199,6 +217,7 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
     record.config["LogConfig"] = crate::logs::log_config(args, &container::log_path(ctx, &id))?;
     state.update(&record)?;
     guard.record = None;
+    pod_guard.pod = None;
     crate::events::emit(&ctx.storage_root, crate::events::Event::container("create", &record));
     Ok((record, plan))
 }
@@ -228,6 +247,8 @@ fn prepare(
     let bundle = container::bundle_dir(ctx, &rec.id);
     std::fs::create_dir_all(&bundle).with_context(|| format!("creating {}", bundle.display()))?;
     let mut plan = plan.clone();
+    // A pod member: the pod's infra container runs, its IPC and UTS namespaces are joined.
+    crate::pod::join(ctx, state, rec, &mut plan)?;
     // The network namespace and its launcher; recorded at once so that cleanup can always undo them.
     let net = crate::network::setup(ctx, state, rec, &plan)?;
     rec.config["NetworkState"] = serde_json::to_value(&net)?;
@@ -325,8 +346,14 @@ pub fn start_detached(ctx: &Context, state: &State, rec: &ContainerRecord) -> Re
     drop(w);
     let mut msg = String::new();
     std::fs::File::from(r).read_to_string(&mut msg).context("waiting for the container monitor")?;
-    // The monitor stays; reap it here only if it already exited (it reports through the pipe).
-    let _ = child.try_wait();
+    // The monitor stays. A long-lived caller (the monitor of a pod member that started its pod's
+    // infra container) must reap it when it exits: a thread waits for it; a short-lived command just
+    // exits and leaves it to init.
+    if let Ok(None) = child.try_wait() {
+        std::thread::spawn(move || {
+            let _ = child.wait();
+        });
+    }
     let msg = msg.trim();
     if msg == "ok" {
         return Ok(());
@@ -732,6 +759,23 @@ impl Drop for CreateGuard<'_> {
         if let Some(rec) = self.record.take() {
             crate::volume::remove_anonymous(self.ctx, self.state, &rec);
             if let Err(e) = container::cleanup(self.ctx, self.state, &rec, true) {
+                tracing::warn!("{e:#}");
+            }
+        }
+    }
+}
+
+/// Remove a pod that `--pod new:NAME` created when the container could not be created.
+struct NewPodGuard<'a> {
+    ctx: &'a Context,
+    state: &'a State,
+    pod: Option<crate::state::PodRecord>,
+}
+
+impl Drop for NewPodGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(pod) = self.pod.take() {
+            if let Err(e) = crate::pod::remove(self.ctx, self.state, &pod, true, None) {
                 tracing::warn!("{e:#}");
             }
         }

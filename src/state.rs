@@ -42,6 +42,15 @@ const MIGRATIONS: &[&str] = &[
         needs_copy_up INTEGER NOT NULL DEFAULT 1,
         needs_chown INTEGER NOT NULL DEFAULT 1
     );",
+    // 3: pods (src/pod.rs) and the pod a container belongs to ('' for none)
+    "CREATE TABLE pods (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created TEXT NOT NULL,
+        infra_id TEXT NOT NULL DEFAULT '',
+        config TEXT NOT NULL
+    );
+    ALTER TABLE containers ADD COLUMN pod_id TEXT NOT NULL DEFAULT '';",
 ];
 
 /// A container as the state store knows it.
@@ -65,6 +74,21 @@ pub struct ContainerRecord {
     pub started: Option<String>,
     pub finished: Option<String>,
     pub restart_count: i64,
+    /// The pod the container belongs to ('' for none).
+    #[serde(default)]
+    pub pod_id: String,
+}
+
+/// A pod as the state store knows it: its members are the containers whose `pod_id` is its id.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PodRecord {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    /// The infra container ('' with `--infra=false`).
+    pub infra_id: String,
+    /// The pod's options (JSON; see src/pod.rs).
+    pub config: serde_json::Value,
 }
 
 pub struct State {
@@ -139,8 +163,8 @@ impl State {
     pub fn insert(&self, c: &ContainerRecord) -> Result<()> {
         let r = self.conn.execute(
             "INSERT INTO containers (id, name, image_id, image_name, config, state, pid, pid_start, monitor_pid,
-                exit_code, created, started, finished, restart_count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                exit_code, created, started, finished, restart_count, pod_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 c.id,
                 c.name,
@@ -155,7 +179,8 @@ impl State {
                 c.created,
                 c.started,
                 c.finished,
-                c.restart_count
+                c.restart_count,
+                c.pod_id
             ],
         );
         match r {
@@ -242,6 +267,90 @@ impl State {
             .ok_or_else(|| user_error(format!("no container with name or ID {name_or_id:?} found: no such container")))
     }
 
+    /// Add a pod; its name must be free (among pods).
+    pub fn insert_pod(&self, p: &PodRecord) -> Result<()> {
+        let r = self.conn.execute(
+            "INSERT INTO pods (id, name, created, infra_id, config) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![p.id, p.name, p.created, p.infra_id, p.config.to_string()],
+        );
+        match r {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                let other = self.find_pod_exact(&p.name)?.map(|o| o.id).unwrap_or_default();
+                bail!(user_error(format!(
+                    "adding pod to state: name {:?} is in use by pod {other}: pod already exists",
+                    p.name
+                )))
+            }
+            Err(e) => Err(e).context("recording the pod"),
+        }
+    }
+
+    pub fn update_pod(&self, p: &PodRecord) -> Result<()> {
+        self.conn.execute(
+            "UPDATE pods SET name=?2, infra_id=?3, config=?4 WHERE id=?1",
+            params![p.id, p.name, p.infra_id, p.config.to_string()],
+        )?;
+        Ok(())
+    }
+
+    pub fn remove_pod(&self, id: &str) -> Result<()> {
+        self.conn.execute("DELETE FROM pods WHERE id=?1", params![id])?;
+        Ok(())
+    }
+
+    /// Every pod, oldest first.
+    pub fn list_pods(&self) -> Result<Vec<PodRecord>> {
+        let mut st = self.conn.prepare(&format!("SELECT {POD_COLUMNS} FROM pods ORDER BY created, id"))?;
+        let rows = st.query_map([], row_to_pod)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().context("reading pods")
+    }
+
+    fn find_pod_exact(&self, name_or_id: &str) -> Result<Option<PodRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {POD_COLUMNS} FROM pods WHERE name=?1 OR id=?1"),
+                params![name_or_id],
+                row_to_pod,
+            )
+            .optional()?)
+    }
+
+    /// Look a pod up by name, full ID or unique ID prefix.
+    pub fn lookup_pod(&self, name_or_id: &str) -> Result<Option<PodRecord>> {
+        if let Some(p) = self.find_pod_exact(name_or_id)? {
+            return Ok(Some(p));
+        }
+        if name_or_id.is_empty() || !name_or_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let mut st = self.conn.prepare(&format!("SELECT {POD_COLUMNS} FROM pods WHERE id LIKE ?1 || '%'"))?;
+        let found: Vec<PodRecord> =
+            st.query_map(params![name_or_id.to_lowercase()], row_to_pod)?.collect::<rusqlite::Result<_>>()?;
+        match found.len() {
+            0 => Ok(None),
+            1 => Ok(found.into_iter().next()),
+            n => bail!(user_error(format!(
+                "more than one result for pod ID {name_or_id:?} ({n} pods): give more of the ID"
+            ))),
+        }
+    }
+
+    /// Like [`lookup_pod`](Self::lookup_pod), with Podman's error when nothing matches.
+    pub fn get_pod(&self, name_or_id: &str) -> Result<PodRecord> {
+        self.lookup_pod(name_or_id)?
+            .ok_or_else(|| user_error(format!("no pod with name or ID {name_or_id} found: no such pod")))
+    }
+
+    /// The containers of a pod (its infra container included), oldest first.
+    pub fn pod_members(&self, pod_id: &str) -> Result<Vec<ContainerRecord>> {
+        let mut st =
+            self.conn.prepare(&format!("SELECT {COLUMNS} FROM containers WHERE pod_id=?1 ORDER BY created, id"))?;
+        let rows = st.query_map(params![pod_id], row_to_record)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().context("reading the pod's containers")
+    }
+
     /// An exclusive lock on one container, held until dropped (serialises start/stop/rm/...).
     pub fn lock_container(&self, id: &str) -> Result<ContainerLock> {
         let dir = self.root.join("locks");
@@ -266,7 +375,7 @@ pub struct ContainerLock {
 }
 
 const COLUMNS: &str = "id, name, image_id, image_name, config, state, pid, pid_start, monitor_pid, exit_code, \
-                       created, started, finished, restart_count";
+                       created, started, finished, restart_count, pod_id";
 
 fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
     let config: String = r.get(4)?;
@@ -285,6 +394,20 @@ fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
         started: r.get(11)?,
         finished: r.get(12)?,
         restart_count: r.get(13)?,
+        pod_id: r.get(14)?,
+    })
+}
+
+const POD_COLUMNS: &str = "id, name, created, infra_id, config";
+
+fn row_to_pod(r: &rusqlite::Row<'_>) -> rusqlite::Result<PodRecord> {
+    let config: String = r.get(4)?;
+    Ok(PodRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        created: r.get(2)?,
+        infra_id: r.get(3)?,
+        config: serde_json::from_str(&config).unwrap_or(serde_json::Value::Null),
     })
 }
 
@@ -324,6 +447,7 @@ mod tests {
             started: None,
             finished: None,
             restart_count: 0,
+            pod_id: String::new(),
         }
     }
 
@@ -350,6 +474,61 @@ mod tests {
         assert_eq!(s.get("web").unwrap().exit_code, Some(7));
         s.remove("abc123").unwrap();
         assert!(s.lookup("web").unwrap().is_none());
+    }
+
+    #[test]
+    fn pods_and_membership() {
+        let d = tempfile::tempdir().unwrap();
+        let s = State::open(d.path()).unwrap();
+        let pod = PodRecord {
+            id: "aa11".into(),
+            name: "web".into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            infra_id: String::new(),
+            config: serde_json::json!({"share": ["net"]}),
+        };
+        s.insert_pod(&pod).unwrap();
+        let e = s.insert_pod(&PodRecord { id: "bb22".into(), ..pod.clone() }).unwrap_err();
+        assert!(format!("{e:#}").contains("pod already exists"), "{e:#}");
+        // Pod and container names are separate namespaces.
+        let mut c = rec("c1", "web");
+        c.pod_id = "aa11".into();
+        s.insert(&c).unwrap();
+        s.insert(&rec("c2", "other")).unwrap();
+        assert_eq!(s.get_pod("web").unwrap().id, "aa11");
+        assert_eq!(s.get_pod("aa").unwrap().name, "web");
+        assert!(format!("{:#}", s.get_pod("nope").unwrap_err()).contains("no such pod"));
+        let mut p = s.get_pod("web").unwrap();
+        p.infra_id = "c1".into();
+        s.update_pod(&p).unwrap();
+        assert_eq!(s.get_pod("web").unwrap().infra_id, "c1");
+        let members: Vec<String> = s.pod_members("aa11").unwrap().into_iter().map(|c| c.name).collect();
+        assert_eq!(members, ["web"]);
+        assert_eq!(s.get("c1").unwrap().pod_id, "aa11");
+        assert_eq!(s.get("other").unwrap().pod_id, "");
+        s.remove_pod("aa11").unwrap();
+        assert!(s.list_pods().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_version_2_database_gains_pods() {
+        let d = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(d.path().join("state.db")).unwrap();
+            for sql in &MIGRATIONS[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch("PRAGMA user_version = 2").unwrap();
+            conn.execute(
+                "INSERT INTO containers (id, name, image_id, image_name, config, state, created) \
+                 VALUES ('c1', 'old', 'sha256:x', 'busybox', '{}', 'exited', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+        }
+        let s = State::open(d.path()).unwrap();
+        assert_eq!(s.get("old").unwrap().pod_id, "");
+        assert!(s.list_pods().unwrap().is_empty());
     }
 
     #[test]

@@ -159,6 +159,9 @@ pub struct RunArgs {
     /// Add a label to the container (KEY=VALUE)
     #[arg(short, long)]
     pub label: Vec<String>,
+    /// Run the container in an existing pod (NAME or ID), or in a new one (new:NAME)
+    #[arg(long)]
+    pub pod: Option<String>,
     /// Image to run
     pub image: String,
     /// Command and arguments
@@ -193,7 +196,7 @@ pub struct PsArgs {
     /// Display the extended information
     #[arg(long)]
     pub no_trunc: bool,
-    /// Filter output based on conditions given (status=, name=, id=, label=, ancestor=, exited=)
+    /// Filter output based on conditions given (status=, name=, id=, label=, ancestor=, exited=, pod=)
     #[arg(short, long)]
     pub filter: Vec<String>,
     /// Pretty-print containers to JSON or using a Go template
@@ -205,6 +208,9 @@ pub struct PsArgs {
     /// Display the total file sizes
     #[arg(short, long)]
     pub size: bool,
+    /// Print the ID and name of the pod the containers are associated with
+    #[arg(short = 'p', long)]
+    pub pod: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -325,6 +331,11 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
             "id" => c.id.starts_with(v),
             "ancestor" => c.image_name.contains(v) || c.image_id.contains(v),
             "exited" => c.exit_code.map(|x| x.to_string()) == Some(v.to_string()),
+            "pod" => {
+                !c.pod_id.is_empty()
+                    && (c.pod_id.starts_with(v)
+                        || state.lookup_pod(&c.pod_id).ok().flatten().is_some_and(|p| p.name == v))
+            }
             "label" => c.config["Labels"].as_array().is_some_and(|ls| {
                 ls.iter().filter_map(|l| l.as_str()).any(|l| l == v || l.split('=').next() == Some(v))
             }),
@@ -345,19 +356,29 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
         }
         return Ok(0);
     }
+    let pod_names: std::collections::HashMap<String, String> =
+        state.list_pods()?.into_iter().map(|p| (p.id, p.name)).collect();
+    let pod_name = |c: &crate::state::ContainerRecord| pod_names.get(&c.pod_id).cloned().unwrap_or_default();
     let sizes: Vec<Option<(u64, u64)>> =
         list.iter().map(|c| args.size.then(|| crate::containerfs::sizes(ctx, c))).collect();
     let size_text =
         |s: (u64, u64)| format!("{} (virtual {})", crate::format::human_size(s.0), crate::format::human_size(s.1));
-    let mut rows: Vec<serde_json::Value> = list.iter().map(|c| ps_row(c, args.no_trunc)).collect();
-    for (r, s) in rows.iter_mut().zip(&sizes) {
-        if let Some(s) = s {
-            r["Size"] = serde_json::Value::from(size_text(*s));
-        }
-    }
+    let rows: Vec<serde_json::Value> = list
+        .iter()
+        .zip(&sizes)
+        .map(|(c, size)| {
+            let mut r = ps_row(c, args.no_trunc);
+            r["Pod"] = (if args.no_trunc { c.pod_id.clone() } else { c.pod_id.chars().take(12).collect() }).into();
+            r["PodName"] = pod_name(c).into();
+            if let Some(s) = size {
+                r["Size"] = size_text(*s).into();
+            }
+            r
+        })
+        .collect();
     match args.format.as_deref() {
         Some("json") => {
-            let mut json: Vec<serde_json::Value> = list.iter().map(ps_json).collect::<Result<_>>()?;
+            let mut json: Vec<serde_json::Value> = list.iter().map(|c| ps_json(c, &state)).collect::<Result<_>>()?;
             for (j, s) in json.iter_mut().zip(&sizes) {
                 if let Some((rw, rootfs)) = s {
                     j["Size"] = serde_json::json!({"rootFsSize": rootfs, "rwSize": rw});
@@ -371,6 +392,8 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
                     match f {
                         "ID" => "CONTAINER ID",
                         "RunningFor" | "CreatedHuman" => "CREATED",
+                        "Pod" => "POD ID",
+                        "PodName" => "PODNAME",
                         _ => return None,
                     }
                     .to_string(),
@@ -393,6 +416,9 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
                 if args.size {
                     out[0].push("SIZE".into());
                 }
+                if args.pod {
+                    out[0].extend(["POD ID".to_string(), "PODNAME".into()]);
+                }
             }
             for ((c, r), size) in list.iter().zip(&rows).zip(&sizes) {
                 let mut cmd = r["Command"].as_str().unwrap_or("").to_string();
@@ -408,8 +434,12 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
                     crate::network::ps_ports(c),
                     c.name.clone(),
                 ]);
+                let last = out.len() - 1;
                 if let Some(s) = size {
-                    out.last_mut().expect("the row just pushed").push(size_text(*s));
+                    out[last].push(size_text(*s));
+                }
+                if args.pod {
+                    out[last].extend([r["Pod"].as_str().unwrap_or("").to_string(), pod_name(c)]);
                 }
             }
             print!("{}", crate::format::table(&out));
@@ -455,7 +485,8 @@ fn ps_row(c: &crate::state::ContainerRecord, no_trunc: bool) -> serde_json::Valu
 }
 
 /// `ps --format json`: Podman's ListContainer shape (arrays for Names and Command, Unix times).
-fn ps_json(c: &crate::state::ContainerRecord) -> Result<serde_json::Value> {
+fn ps_json(c: &crate::state::ContainerRecord, state: &State) -> Result<serde_json::Value> {
+    let pod_name = state.lookup_pod(&c.pod_id)?.map(|p| p.name).unwrap_or_default();
     Ok(serde_json::json!({
         "AutoRemove": container::auto_remove(c),
         "Command": cmd_of(c),
@@ -467,13 +498,13 @@ fn ps_json(c: &crate::state::ContainerRecord) -> Result<serde_json::Value> {
         "Id": c.id,
         "Image": c.image_name,
         "ImageID": c.image_id.trim_start_matches("sha256:"),
-        "IsInfra": false,
+        "IsInfra": crate::pod::is_infra(c),
         "Labels": labels_of(c),
         "Mounts": [],
         "Names": [c.name],
         "Pid": c.pid,
-        "Pod": "",
-        "PodName": "",
+        "Pod": c.pod_id,
+        "PodName": pod_name,
         "Ports": serde_json::to_value(crate::network::ports_of(c))?,
         "Restarts": c.restart_count,
         "StartedAt": unix_of(c.started.as_deref()),
@@ -541,6 +572,18 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
     let mut failed = None;
     for n in removal_order(&state, targets(&state, &args.containers, args.all)?, args.depend)? {
         let r = state.get(&n).and_then(|rec| {
+            if crate::pod::is_infra(&rec) {
+                if args.all {
+                    return Ok(false); // removed with its pod
+                }
+                bail!(ExitError::new(
+                    EXIT_ENGINE,
+                    format!(
+                        "container {} is the infra container of pod {} and cannot be removed without removing the pod",
+                        rec.id, rec.pod_id
+                    )
+                ));
+            }
             if let (Some(t), true) = (args.time, container::is_running(&rec)) {
                 container::stop(ctx, &state, &rec, t)?;
             }
@@ -548,10 +591,14 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
             if args.volumes {
                 crate::volume::remove_anonymous(ctx, &state, &rec);
             }
-            Ok(())
+            Ok(true)
         });
-        match r.or_else(|e| no_such(e, args.ignore)) {
-            Ok(()) => println!("{n}"),
+        match r.or_else(|e| no_such(e, args.ignore).map(|()| true)) {
+            Ok(removed) => {
+                if removed {
+                    println!("{n}")
+                }
+            }
             Err(e) => {
                 eprintln!("Error: {e:#}");
                 failed = Some(if format!("{e:#}").contains("no such container") {
@@ -736,14 +783,6 @@ pub fn create(ctx: &Context, args: RunArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Clear the "stopped by the user" mark before a (re)start.
-fn mark_started(state: &State, id: &str) -> Result<crate::state::ContainerRecord> {
-    let mut rec = state.get(id)?;
-    rec.config["StoppedByUser"] = false.into();
-    state.update(&rec)?;
-    Ok(rec)
-}
-
 pub fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
     let names = targets(&state, &args.containers, args.all)?;
@@ -760,7 +799,7 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
             continue;
         }
         container::wait_monitor_gone(&rec, std::time::Duration::from_secs(10));
-        let mut rec = mark_started(&state, &rec.id)?;
+        let mut rec = container::mark_started(&state, &rec.id)?;
         if args.attach {
             let plan = crate::run::stored_plan(&rec)?;
             return crate::run::start_foreground(ctx, &state, &mut rec, &plan, args.interactive);
@@ -790,7 +829,7 @@ pub fn restart(ctx: &Context, args: RestartArgs) -> Result<i32> {
         let rec = state.get(&n)?;
         let rec = container::stop(ctx, &state, &rec, args.time)?;
         container::wait_monitor_gone(&rec, std::time::Duration::from_secs(10));
-        let rec = mark_started(&state, &rec.id)?;
+        let rec = container::mark_started(&state, &rec.id)?;
         crate::run::start_detached(ctx, &state, &rec)
             .map_err(|e| ExitError::new(EXIT_ENGINE, format!("unable to start container {:?}: {e:#}", rec.name)))?;
         println!("{}", rec.id);
@@ -992,7 +1031,7 @@ pub fn prune(ctx: &Context, args: ContainerPruneArgs) -> Result<i32> {
     let mut failed = None;
     for c in state.list()? {
         let c = container::refresh(ctx, &state, c)?;
-        if container::is_running(&c) {
+        if container::is_running(&c) || crate::pod::is_infra(&c) {
             continue;
         }
         let keep = args.filter.iter().any(|f| {

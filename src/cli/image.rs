@@ -275,7 +275,7 @@ pub fn images(ctx: &Context, args: ImagesArgs) -> Result<i32> {
 }
 
 /// JSON with Go's `MarshalIndent` indentation of `n` spaces (Podman: 4 for lists, 5 for inspect).
-fn pretty(v: &Value, n: usize) -> Result<String> {
+pub(crate) fn pretty(v: &Value, n: usize) -> Result<String> {
     let indent = " ".repeat(n);
     let mut buf = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());

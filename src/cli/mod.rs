@@ -4,6 +4,7 @@
 pub mod container;
 pub mod events;
 pub mod image;
+pub mod pod;
 pub mod port;
 pub mod registry;
 pub mod system;
@@ -132,6 +133,11 @@ pub enum Command {
     /// Display the configuration of an object (image or container)
     Inspect(image::InspectArgs),
 
+    // --- pods ---
+    /// Manage pods
+    #[command(subcommand)]
+    Pod(pod::PodCommand),
+
     // --- volumes and events ---
     /// Manage volumes
     #[command(subcommand)]
@@ -194,6 +200,7 @@ impl Command {
             Command::Image(c) => c.needs_userns(),
             Command::Container(c) => c.needs_userns(),
             Command::Volume(c) => c.needs_userns(),
+            Command::Pod(c) => c.needs_userns(),
             _ => false,
         }
     }
@@ -263,6 +270,7 @@ pub fn main() -> i32 {
         Command::InternalProbeDriver => system::probe_driver(&ctx),
         Command::Inspect(a) => image::inspect(&ctx, a),
         Command::Volume(c) => volume::volume(&ctx, c),
+        Command::Pod(c) => pod::pod(&ctx, c),
         Command::Events(a) => events::events(&ctx, a),
         Command::Info(a) => system::info(&ctx, a),
         Command::Version(a) => system::version(&ctx, a),

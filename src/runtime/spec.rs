@@ -616,8 +616,14 @@ pub fn build(plan: &ContainerPlan) -> Result<Spec> {
         }
         namespaces.push(n);
     }
-    namespaces.push(ns(LinuxNamespaceType::Ipc)?);
-    namespaces.push(ns(LinuxNamespaceType::Uts)?);
+    // A pod member joins its pod's IPC and UTS namespaces by path.
+    for (t, path) in [(LinuxNamespaceType::Ipc, &plan.ipc_ns_path), (LinuxNamespaceType::Uts, &plan.uts_ns_path)] {
+        let mut n = ns(t)?;
+        if let Some(p) = path {
+            n.set_path(Some(p.clone()));
+        }
+        namespaces.push(n);
+    }
     namespaces.push(ns(LinuxNamespaceType::Mount)?);
     let nested_userns = !plan.uid_mappings.is_empty();
     if nested_userns {
@@ -655,7 +661,10 @@ pub fn build(plan: &ContainerPlan) -> Result<Spec> {
         .linux(linux)
         .annotations(annotations)
         .build()?;
-    if !plan.hostname.is_empty() {
+    if plan.uts_ns_path.is_some() {
+        // A joined UTS namespace keeps its hostname (the pod's); oci-spec's builder defaults one.
+        spec.set_hostname(None);
+    } else if !plan.hostname.is_empty() {
         spec.set_hostname(Some(plan.hostname.clone()));
     }
     Ok(spec)
@@ -842,6 +851,20 @@ mod tests {
         assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(50_000));
         assert_eq!(r.cpu().as_ref().unwrap().period(), Some(100_000));
         assert_eq!(r.pids().as_ref().unwrap().limit(), 100);
+    }
+
+    #[test]
+    fn pod_namespaces_joined_by_path_keep_their_hostname() {
+        let mut p = plan();
+        p.ipc_ns_path = Some("/proc/7/ns/ipc".into());
+        p.uts_ns_path = Some("/proc/7/ns/uts".into());
+        let spec = build(&p).unwrap();
+        let nss = spec.linux().as_ref().unwrap().namespaces().clone().unwrap();
+        for (t, want) in [(LinuxNamespaceType::Ipc, "/proc/7/ns/ipc"), (LinuxNamespaceType::Uts, "/proc/7/ns/uts")] {
+            let n = nss.iter().find(|n| n.typ() == t).unwrap();
+            assert_eq!(n.path().as_deref(), Some(std::path::Path::new(want)));
+        }
+        assert_eq!(spec.hostname(), &None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod fixtures;
 mod lifecycle;
 mod logs;
 mod network;
+mod pods;
 mod pull;
 mod run;
 mod runtime;

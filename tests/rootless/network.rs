@@ -10,15 +10,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const HTTPD: &str = "mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 80 -h /www";
+pub(crate) const HTTPD: &str = "mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 80 -h /www";
 
 /// A port that is free now (tests run in parallel: never a fixed number).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port()
 }
 
 /// GET / on 127.0.0.1:PORT until it answers (the server starts just after `run -d` returns).
-fn get_until_up(port: u16) -> String {
+pub(crate) fn get_until_up(port: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         match http_get(&format!("127.0.0.1:{port}"), "/") {
@@ -35,7 +35,7 @@ fn get_until_up(port: u16) -> String {
 
 /// Processes named `comm` whose command line mentions `needle` (a container ID). pasta is passt under
 /// another name, and re-execs its AVX2 build: its comm is `passt.avx2`.
-fn procs(comm: &str, needle: &str) -> Vec<i32> {
+pub(crate) fn procs(comm: &str, needle: &str) -> Vec<i32> {
     let mut v = vec![];
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
@@ -50,7 +50,7 @@ fn procs(comm: &str, needle: &str) -> Vec<i32> {
     v
 }
 
-fn wait_gone(comm: &str, id: &str) {
+pub(crate) fn wait_gone(comm: &str, id: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !procs(comm, id).is_empty() {
         assert!(Instant::now() < deadline, "{comm} for container {id} still runs: {:?}", procs(comm, id));
@@ -58,7 +58,7 @@ fn wait_gone(comm: &str, id: &str) {
     }
 }
 
-fn wait_port_free(port: u16) {
+pub(crate) fn wait_port_free(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpListener::bind(("0.0.0.0", port)).is_err() {
         assert!(Instant::now() < deadline, "port {port} is still held after stop");
@@ -81,6 +81,8 @@ fn publish_and_stop(w: &Warren, network: Option<&str>, launcher: &str) {
     let id = out.stdout.trim().to_string();
     assert_eq!(procs(launcher, &id).len(), 1, "one {launcher} for the container");
     assert_eq!(get_until_up(port), "hi\n");
+    // What the issue names: curl on the host fetches the file.
+    host(&["curl", "-sSf", &format!("http://127.0.0.1:{port}/index.html")]).ok().stdout_is("hi\n");
     w.run(&["port", &id]).ok().stdout_is(&format!("80/tcp -> 0.0.0.0:{port}\n"));
     w.run(&["port", &id, "80/tcp"]).ok().stdout_is(&format!("0.0.0.0:{port}\n"));
     w.run(&["port", &id, "81"]).code(125).stderr_contains("failed to find published port");
@@ -129,19 +131,37 @@ fn network_random_host_port_and_publish_all() {
     w.run(&["rm", "-f", &id]).ok();
 }
 
-#[test]
-fn network_port_in_use_fails_before_the_container_starts() {
+fn port_in_use_fails_before_the_container_starts(network: Option<&str>) {
     let w = Warren::dev();
     let held = TcpListener::bind("0.0.0.0:0").unwrap();
     let port = held.local_addr().unwrap().port();
     let publish = format!("{port}:80");
-    w.run(&["run", "-d", "--name", "busy", "-p", &publish, &image("busybox"), "sleep", "60"])
-        .code(125)
-        .stderr_contains(&format!("0.0.0.0:{port} is already in use"));
+    let mut args = vec!["run", "-d", "--name", "busy", "-p", &publish];
+    if let Some(n) = network {
+        args.extend(["--network", n]);
+    }
+    let img = image("busybox");
+    args.extend([img.as_str(), "sleep", "60"]);
+    w.run(&args).code(125).stderr_contains(&format!("0.0.0.0:{port} is already in use"));
     w.run(&["ps", "-a", "-q"]).ok().stdout_is("");
     // The name was not taken either.
     w.run(&["run", "--rm", "--name", "busy", &image("busybox"), "true"]).ok();
+    // The same for a pod: its ports are checked when it is created.
+    w.run(&["pod", "create", "--name", "busypod", "-p", &publish])
+        .code(125)
+        .stderr_contains(&format!("0.0.0.0:{port} is already in use"));
+    w.run(&["pod", "ps", "-q"]).ok().stdout_is("");
     drop(held);
+}
+
+#[test]
+fn network_port_in_use_fails_before_the_container_starts() {
+    port_in_use_fails_before_the_container_starts(None);
+}
+
+#[test]
+fn network_port_in_use_fails_before_the_container_starts_slirp4netns() {
+    port_in_use_fails_before_the_container_starts(Some("slirp4netns"));
 }
 
 /// A directory of symlinks to everything in /usr/bin except the names in `without`, for a PATH that
@@ -210,9 +230,20 @@ fn network_none_has_only_lo_and_host_has_the_hosts_interfaces() {
 #[test]
 fn network_etc_files_follow_the_options() {
     let w = Warren::dev();
+    for network in ["pasta", "slirp4netns"] {
+        etc_files_follow_the_options(&w, network);
+    }
+    etc_files_defaults(&w);
+}
+
+/// `--add-host`, `--dns`, `--dns-search`, `--dns-option`, `--hostname` give the same files with either
+/// launcher.
+fn etc_files_follow_the_options(w: &Warren, network: &str) {
     let out = w.run(&[
         "run",
         "--rm",
+        "--network",
+        network,
         "--name",
         "etcfiles",
         "--hostname",
@@ -239,7 +270,9 @@ fn network_etc_files_follow_the_options() {
     assert!(!hosts.contains("host.containers.internal"), "the host is not reachable by default: {hosts}");
     assert_eq!(parts[1], "search corp.example\nnameserver 9.9.9.9\noptions ndots:3\n");
     assert_eq!(parts[2], "myhost\nmyhost\n");
+}
 
+fn etc_files_defaults(w: &Warren) {
     // pasta: its DNS forwarder first; slirp4netns: 10.0.2.3 first and the container's address.
     let out = w.run(&["run", "--rm", &image("busybox"), "head", "-n1", "/etc/resolv.conf"]);
     out.ok().stdout_is("nameserver 169.254.0.1\n");
