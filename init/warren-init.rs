@@ -4,7 +4,8 @@
 //!
 //! `warren-init -- CMD ARG...`: fork the command as PID 2 (in its own process group, owning the
 //! terminal if stdin is one), forward every signal to it, reap every child, and exit with the
-//! command's status (128+N when signal N killed it). Only std and libc's C functions: no crates.
+//! command's status (128+N when signal N killed it). `warren-init -P` pauses instead (a pod's infra).
+//! Only std and libc's C functions: no crates.
 
 use std::ffi::CString;
 use std::os::raw::{c_char, c_int};
@@ -33,11 +34,39 @@ const SIG_SETMASK: c_int = 2;
 const SIGKILL: c_int = 9;
 const SIGSTOP: c_int = 19;
 const SIGCHLD: c_int = 17;
+const SIGHUP: c_int = 1;
+const SIGINT: c_int = 2;
+const SIGQUIT: c_int = 3;
+const SIGTERM: c_int = 15;
 const WNOHANG: c_int = 1;
 const ENOENT: i32 = 2;
 
+/// `warren-init -P`: pause (the infra process of a pod, like catatonit -P): hold the namespaces, reap
+/// whatever ends up as our child, exit 0 on SIGTERM, SIGINT, SIGHUP or SIGQUIT.
+fn pause() -> ! {
+    let mut all = SigSet([0; 16]);
+    let mut info = [0u8; 128];
+    // SAFETY: plain libc calls on valid, owned buffers, in a single-threaded process.
+    unsafe {
+        sigfillset(&mut all);
+        sigdelset(&mut all, SIGKILL);
+        sigdelset(&mut all, SIGSTOP);
+        sigprocmask(SIG_BLOCK, &all, std::ptr::null_mut());
+        loop {
+            match sigwaitinfo(&all, &mut info) {
+                SIGCHLD => while waitpid(-1, std::ptr::null_mut(), WNOHANG) > 0 {},
+                SIGHUP | SIGINT | SIGQUIT | SIGTERM => _exit(0),
+                _ => {}
+            }
+        }
+    }
+}
+
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("-P") {
+        pause();
+    }
     if args.first().map(String::as_str) == Some("--") {
         args.remove(0);
     }

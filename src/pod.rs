@@ -3,9 +3,8 @@
 //! A pod is a row of the `pods` table; its members are the containers whose `pod_id` is the pod's id
 //! (the infra container included). The infra container is an ordinary container record, run through the
 //! same pipeline as any other (monitor, network setup, config.json, runtime), whose process is Warren's
-//! own pause (`warren __pause`, the binary bind-mounted read-only into an otherwise empty root
-//! filesystem, with the host's `/usr` and library directories read-only for its dynamic loader). The
-//! pod's network (mode, published ports, /etc files options) is the infra container's.
+//! static init in pause mode (`/pause -P`, bind-mounted read-only into an otherwise empty root
+//! filesystem, as Podman runs catatonit -P). The pod's network (mode, published ports, /etc files options) is the infra container's.
 //!
 //! A member joins the infra's namespaces by path: its network through the `container:INFRA` network mode
 //! (the infra's namespace file), IPC and UTS through `/proc/INFRA_PID/ns/{ipc,uts}` set at each start
@@ -214,14 +213,15 @@ fn create_infra(
     };
     state.insert(&rec)?;
     let r = (|| -> Result<()> {
-        let merged = container::storage_dir(ctx, &id).join("merged");
-        let mounts = infra_rootfs(&merged)?;
+        let dir = container::storage_dir(ctx, &id);
+        let merged = dir.join("merged");
+        let mounts = infra_rootfs(&dir, &merged)?;
         let hostname = if cfg.shares("uts") { cfg.hostname.clone() } else { id[..12].to_string() };
         let plan = ContainerPlan {
             id: id.clone(),
             name: rec.name.clone(),
             rootfs: merged,
-            args: vec![INFRA_BINARY.to_string(), userns::pause::SUBCOMMAND.to_string()],
+            args: vec![INFRA_BINARY.to_string(), "-P".into()],
             env: vec![
                 format!("PATH={}", plan::DEFAULT_PATH),
                 "container=warren".into(),
@@ -254,7 +254,7 @@ fn create_infra(
             "OpenStdin": false,
             "AutoRemove": false,
             "Labels": [],
-            // The pause process is PID 1 of its namespace without a handler: SIGKILL is what stops it.
+            // Nothing in the pause needs a graceful stop.
             "StopSignal": "KILL",
             "StopTimeout": 0,
             "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
@@ -279,45 +279,17 @@ fn create_infra(
 /// Where the pause binary is inside the infra container.
 const INFRA_BINARY: &str = "/pause";
 
-fn ro_bind(source: &Path, dest: &str) -> MountPlan {
-    MountPlan {
-        destination: dest.to_string(),
-        kind: "bind".into(),
-        source: source.display().to_string(),
-        options: vec!["rbind".into(), "ro".into(), "nosuid".into(), "nodev".into(), "rprivate".into()],
-    }
-}
-
-/// The infra container's root filesystem: an empty directory with the Warren binary at /pause and the
-/// host's /usr and library directories (read-only) for its dynamic loader.
-fn infra_rootfs(merged: &Path) -> Result<Vec<MountPlan>> {
+/// The infra container's root filesystem: an empty directory with Warren's static init at /pause
+/// (run as `/pause -P`, like Podman's catatonit), written into the container's storage directory.
+fn infra_rootfs(dir: &Path, merged: &Path) -> Result<Vec<MountPlan>> {
     std::fs::create_dir_all(merged).with_context(|| format!("creating {}", merged.display()))?;
-    for d in ["proc", "sys", "dev", "etc", "tmp", "usr"] {
+    for d in ["proc", "sys", "dev", "etc", "tmp"] {
         std::fs::create_dir_all(merged.join(d))?;
     }
-    let exe = std::env::current_exe().context("finding the warren binary for the pod's infra container")?;
     std::fs::File::create(merged.join(INFRA_BINARY.trim_start_matches('/')))?;
-    let mut mounts = vec![ro_bind(&exe, INFRA_BINARY), ro_bind(Path::new("/usr"), "/usr")];
-    for top in ["bin", "sbin", "lib", "lib32", "lib64", "libx32"] {
-        let host = Path::new("/").join(top);
-        match std::fs::symlink_metadata(&host) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let target = std::fs::read_link(&host)?;
-                std::os::unix::fs::symlink(target, merged.join(top))?;
-            }
-            Ok(m) if m.is_dir() => {
-                std::fs::create_dir_all(merged.join(top))?;
-                mounts.push(ro_bind(&host, &format!("/{top}")));
-            }
-            _ => {}
-        }
-    }
-    let cache = Path::new("/etc/ld.so.cache");
-    if cache.is_file() {
-        std::fs::File::create(merged.join("etc/ld.so.cache"))?;
-        mounts.push(ro_bind(cache, "/etc/ld.so.cache"));
-    }
-    Ok(mounts)
+    let mut pause = crate::run::init_mount(dir)?;
+    pause.destination = INFRA_BINARY.into();
+    Ok(vec![pause])
 }
 
 /// Whether a container is a pod's infra container.

@@ -620,6 +620,9 @@ fn removal_order(state: &State, names: Vec<String>, depend: bool) -> Result<Vec<
     let id_of = |n: &str| all.iter().find(|c| c.id == n || c.name == n).map(|c| c.id.clone());
     let resolve = |n: &str| -> Option<String> { id_of(n).or_else(|| state.lookup(n).ok().flatten().map(|c| c.id)) };
     let dependents = |id: &str| -> Vec<String> {
+        if all.iter().any(|c| c.id == id && crate::pod::is_infra(c)) {
+            return vec![]; // a pod's members go with the pod (`pod rm`), which rm says below
+        }
         all.iter()
             .filter(|c| {
                 crate::run::stored_plan(c).is_ok_and(|p| match &p.network {

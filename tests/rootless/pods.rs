@@ -229,7 +229,7 @@ fn pods_lifecycle_and_output() {
     w.run(&["run", "--rm", "--pod", "lc", "--userns", "keep-id", &bb, "sh", "-c", "id -u; hostname"])
         .ok()
         .stdout_is(&format!("{uid}\ndbhost\n"));
-    w.run(&["pod", "top", "lc"]).ok().stdout_contains("/pause __pause").stdout_contains("sleep 600");
+    w.run(&["pod", "top", "lc"]).ok().stdout_contains("/pause -P").stdout_contains("sleep 600");
 
     w.run(&["pod", "stop", "-t", "0", "lc"]).ok().stdout_is(&format!("{id}\n"));
     w.run(&["pod", "ps", "--format", "{{.Status}}"]).ok().stdout_is("Exited\n");
