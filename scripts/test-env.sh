@@ -37,7 +37,7 @@ PY=/usr/bin/python3
 
 # ---- 1. packages -------------------------------------------------------------------------------
 REQUIRED="docker-registry skopeo uidmap fuse-overlayfs passt slirp4netns busybox-static crun curl
-python3 zstd util-linux procps libcap2-bin bsdutils iproute2 ca-certificates"
+python3 zstd util-linux procps libcap2-bin bsdutils iproute2 ca-certificates libc6-dev"
 OPTIONAL="attr"
 missing_of() {
   local p out=""

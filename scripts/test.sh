@@ -3,8 +3,9 @@
 #
 #   sudo scripts/test.sh
 #
-# 1. cargo fmt --check and cargo clippy -D warnings (fast fail; WARREN_TEST_LINT=0 skips them locally)
-# 2. scripts/test-env.sh: packages, users dev/hpc, the registry on localhost:5000 and its fixtures
+# 1. scripts/test-env.sh: packages (including what the build needs), users dev/hpc, the registry on
+#    localhost:5000 and its fixtures
+# 2. cargo fmt --check and cargo clippy -D warnings (WARREN_TEST_LINT=0 skips them locally)
 # 3. cargo build --workspace --all-targets; install the binary as /usr/local/bin/warren (WARREN_BIN),
 #    where the unprivileged test users can run it
 # 4. cargo test --workspace: unit tests and tests/rootless (the end-to-end tests switch to dev/hpc)
@@ -25,16 +26,17 @@ if ! command -v cargo >/dev/null; then
 fi
 command -v cargo >/dev/null || die "cargo not found: install the Rust toolchain (https://rustup.rs) first"
 
+
+step "test environment (scripts/test-env.sh)"
+envout=$(scripts/test-env.sh) || { echo "$(basename "$0"): scripts/test-env.sh failed (see above)" >&2; exit 1; }
+eval "$envout"
+
 if [ "${WARREN_TEST_LINT:-1}" = 1 ]; then
   step "cargo fmt --check"
   cargo fmt --all --check || die "cargo fmt --check failed: run cargo fmt"
   step "cargo clippy --workspace --all-targets -- -D warnings"
   cargo clippy --workspace --all-targets -q -- -D warnings || die "clippy found problems"
 fi
-
-step "test environment (scripts/test-env.sh)"
-envout=$(scripts/test-env.sh) || { echo "$(basename "$0"): scripts/test-env.sh failed (see above)" >&2; exit 1; }
-eval "$envout"
 
 step "cargo build --workspace --all-targets"
 cargo build --workspace --all-targets
