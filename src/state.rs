@@ -411,20 +411,34 @@ fn row_to_pod(r: &rusqlite::Row<'_>) -> rusqlite::Result<PodRecord> {
     })
 }
 
-/// The start time of a process (clock ticks since boot), or None when it does not exist.
-pub fn process_start_time(pid: i64) -> Option<i64> {
+/// A process's state letter (`R`, `S`, `Z`, ...) and start time (clock ticks since boot), from
+/// /proc/PID/stat; None when there is no such process.
+fn process_stat(pid: i64) -> Option<(char, i64)> {
     if pid <= 0 {
         return None;
     }
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces and parentheses: fields start after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split(' ').nth(19)?.parse().ok()
+    parse_stat(&stat)
 }
 
-/// Whether the process recorded as (pid, start time) is still the one running.
+fn parse_stat(stat: &str) -> Option<(char, i64)> {
+    // The command name may contain spaces and parentheses: fields start after the last ')'.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let mut fields = rest.split(' ');
+    let st = fields.next()?.chars().next()?;
+    Some((st, fields.nth(18)?.parse().ok()?))
+}
+
+/// The start time of a process (clock ticks since boot), or None when it does not exist.
+pub fn process_start_time(pid: i64) -> Option<i64> {
+    process_stat(pid).map(|(_, start)| start)
+}
+
+/// Whether the process recorded as (pid, start time) is still the one running. A process that has
+/// exited but is not reaped yet (a zombie: its parent, often a slow init, has not waited for it) is
+/// not alive, nor is another process that got the same pid (its start time differs).
 pub fn process_alive(pid: i64, start: i64) -> bool {
-    process_start_time(pid).is_some_and(|s| start == 0 || s == start)
+    process_stat(pid).is_some_and(|(st, s)| !matches!(st, 'Z' | 'X' | 'x') && (start == 0 || s == start))
 }
 
 #[cfg(test)]
@@ -556,5 +570,24 @@ mod tests {
         assert!(process_alive(me, st));
         assert!(!process_alive(me, st + 1));
         assert!(!process_alive(0, 0));
+    }
+
+    #[test]
+    fn a_zombie_is_not_alive() {
+        let stat = "42 (a) b) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0";
+        assert_eq!(parse_stat(stat), Some(('S', 12345)));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i64;
+        let start = process_start_time(pid);
+        // Not reaped yet: a zombie once it has exited.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while process_stat(pid).is_some_and(|(st, _)| st != 'Z') && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(process_stat(pid).map(|(st, _)| st), Some('Z'));
+        assert!(!process_alive(pid, start.unwrap_or(0)));
+        assert!(!process_alive(pid, 0));
+        child.wait().unwrap();
+        assert!(!process_alive(pid, 0));
     }
 }
