@@ -219,9 +219,9 @@ pub struct StopArgs {
     /// Stop all running containers
     #[arg(short, long)]
     pub all: bool,
-    /// Seconds to wait for stop before killing the container
-    #[arg(short = 't', long = "time", alias = "timeout", default_value_t = 10)]
-    pub time: u64,
+    /// Seconds to wait for stop before killing the container (default: the container's stop timeout)
+    #[arg(short = 't', long = "time", alias = "timeout")]
+    pub time: Option<u64>,
     /// Ignore errors when a specified container is missing
     #[arg(short, long)]
     pub ignore: bool,
@@ -529,7 +529,10 @@ pub fn stop(ctx: &Context, args: StopArgs) -> Result<i32> {
     let names = targets(&state, &args.containers, all)?;
     let mut failed = None;
     for n in names {
-        let r = state.get(&n).and_then(|rec| container::stop(ctx, &state, &rec, args.time).map(|_| ()));
+        let r = state.get(&n).and_then(|rec| {
+            let t = args.time.unwrap_or_else(|| container::stop_timeout(&rec));
+            container::stop(ctx, &state, &rec, t).map(|_| ())
+        });
         match r.or_else(|e| no_such(e, args.ignore)) {
             Ok(()) => {
                 if !all {
@@ -584,10 +587,7 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
                     )
                 ));
             }
-            if let (Some(t), true) = (args.time, container::is_running(&rec)) {
-                container::stop(ctx, &state, &rec, t)?;
-            }
-            container::remove(ctx, &state, &rec, args.force)?;
+            container::remove(ctx, &state, &rec, args.force, args.time)?;
             if args.volumes {
                 crate::volume::remove_anonymous(ctx, &state, &rec);
             }
@@ -773,9 +773,9 @@ pub struct RestartArgs {
     pub containers: Vec<String>,
     #[arg(short, long)]
     pub all: bool,
-    /// Seconds to wait for stop before killing the container
-    #[arg(short = 't', long = "time", default_value_t = 10)]
-    pub time: u64,
+    /// Seconds to wait for stop before killing the container (default: the container's stop timeout)
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u64>,
 }
 
 pub fn create(ctx: &Context, args: RunArgs) -> Result<i32> {
@@ -830,7 +830,8 @@ pub fn restart(ctx: &Context, args: RestartArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
     for n in targets(&state, &args.containers, args.all)? {
         let rec = state.get(&n)?;
-        let rec = container::stop(ctx, &state, &rec, args.time)?;
+        let t = args.time.unwrap_or_else(|| container::stop_timeout(&rec));
+        let rec = container::stop(ctx, &state, &rec, t)?;
         container::wait_monitor_gone(&rec, std::time::Duration::from_secs(10));
         let rec = container::mark_started(&state, &rec.id)?;
         crate::run::start_detached(ctx, &state, &rec)
@@ -1051,7 +1052,7 @@ pub fn prune(ctx: &Context, args: ContainerPruneArgs) -> Result<i32> {
         if keep {
             continue;
         }
-        match container::remove(ctx, &state, &c, false) {
+        match container::remove(ctx, &state, &c, false, None) {
             Ok(()) => println!("{}", c.id),
             Err(e) => {
                 eprintln!("Error: {e:#}");
