@@ -97,6 +97,10 @@ pub fn cleanup(ctx: &Context, state: &State, rec: &ContainerRecord, remove: bool
         }
     };
     if remove {
+        // `--rm`: a `wait` may be waiting (or about to wait) for this exit code.
+        if auto_remove(rec) {
+            state.record_exit(rec);
+        }
         if let Err(e) = rootfs::remove(&dir) {
             errors.push(format!("{e:#}"));
         }

@@ -287,3 +287,66 @@ fn rm_force_and_stop_use_the_stop_signal_and_the_stop_timeout() {
     assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(8), "pod rm -f took {took:?}");
     assert_eq!(died_code(&w, "member"), Some(137));
 }
+
+/// `wait` on a `--rm` container gets its exit code though the container is removed as it exits (Podman
+/// keeps exit codes of removed containers); errors name the container as typed.
+#[test]
+fn wait_gets_the_exit_code_of_a_container_removed_by_rm() {
+    let w = Warren::dev();
+    w.pull(&bb());
+    let img = bb();
+    let out = w.run(&["run", "--rm", "-d", "--name", "rmd", &img, "sh", "-c", "sleep 1; exit 3"]);
+    out.ok();
+    let id = out.stdout.trim().to_string();
+    w.run(&["wait", "rmd"]).ok().stdout_is("3");
+    let gone = |n: &str| !w.run(&["ps", "-a", "--format", "{{.Names}}"]).stdout.lines().any(|l| l == n);
+    assert!(wait_for(Duration::from_secs(10), || gone("rmd")));
+    // already gone when wait starts (removed by --rm): by name, ID or ID prefix
+    let out = w.run(&["run", "--rm", "-d", "--name", "quick", &img, "sh", "-c", "exit 4"]);
+    out.ok();
+    let qid = out.stdout.trim().to_string();
+    assert!(wait_for(Duration::from_secs(10), || gone("quick")));
+    w.run(&["wait", "quick"]).ok().stdout_is("4");
+    w.run(&["wait", &qid[..12]]).ok().stdout_is("4");
+    w.run(&["wait", &id]).ok().stdout_is("3");
+    // an unknown name: the error names what was typed; the others are still waited for
+    w.run(&["run", "-d", "--name", "five", &img, "sh", "-c", "exit 5"]).ok();
+    w.run(&["wait", "five", "nosuch"])
+        .code(125)
+        .stdout_is("5")
+        .stderr_contains("no container with name or ID \"nosuch\" found: no such container");
+    // a container removed with rm (not --rm) is gone for wait, as in Podman
+    w.run(&["rm", "five"]).ok();
+    w.run(&["wait", "five"]).code(125).stderr_contains("no container with name or ID \"five\" found");
+}
+
+/// `rm -i` of a missing container prints nothing; `start` starts every container it can and reports
+/// the missing one (exit 125); `rm` after the monitor's cleanup emits no second `cleanup` event.
+#[test]
+fn missing_containers_in_rm_and_start_and_one_cleanup_event() {
+    let w = Warren::dev();
+    w.pull(&bb());
+    let img = bb();
+    w.run(&["rm", "-i", "nosuch"]).ok().stdout_is("");
+    w.run(&["create", "--name", "m1", &img, "sleep", "100"]).ok();
+    w.run(&["create", "--name", "m2", &img, "sleep", "100"]).ok();
+    w.run(&["start", "m1", "nosuch", "m2"])
+        .code(125)
+        .stdout_is("m1\nm2")
+        .stderr_contains("no container with name or ID \"nosuch\" found");
+    assert!(status(&w, "m1").starts_with("Up") && status(&w, "m2").starts_with("Up"));
+    w.run(&["rm", "-f", "-t", "0", "-i", "m1", "nosuch"]).ok().stdout_is("m1");
+    w.run(&["rm", "-f", "-t", "0", "m2"]).ok();
+
+    w.run(&["run", "-d", "--name", "once", &img, "true"]).ok();
+    w.run(&["wait", "once"]).ok().stdout_is("0");
+    assert!(wait_for(Duration::from_secs(10), || {
+        let e = w.run(&["events", "--stream=false", "--filter", "container=once", "--format", "{{.Status}}"]);
+        e.lines().contains(&"cleanup")
+    }));
+    w.run(&["rm", "once"]).ok();
+    let e = w.run(&["events", "--stream=false", "--filter", "container=once", "--format", "{{.Status}}"]);
+    e.ok();
+    assert_eq!(e.lines().iter().filter(|l| **l == "cleanup").count(), 1, "{e:?}");
+    assert_eq!(e.lines().last().copied(), Some("remove"), "{e:?}");
+}
