@@ -428,3 +428,28 @@ fn ps_and_inspect_report_sizes() {
         w.run(&["rm", "s"]).ok();
     }
 }
+
+/// `run --platform` pulls the platform asked for when the local image is another one (Podman);
+/// `pull --platform` of a single-platform image of another platform warns like Podman.
+#[test]
+fn run_platform_pulls_when_the_local_image_is_another_platform() {
+    if std::env::consts::ARCH != "x86_64" {
+        skip("the fixtures' single-arch images are linux/amd64");
+        return;
+    }
+    let w = Warren::dev();
+    let img = image("multiarch");
+    w.run(&["pull", "-q", "--arch", "arm64", &img]).ok();
+    let out = w.run(&["run", "--rm", "--platform", "linux/amd64", &img, "cat", "/arch.txt"]);
+    out.ok().stdout_is("amd64").stderr_lacks("does not match");
+    // the name now points at the amd64 image; asking for it again pulls nothing
+    w.run(&["image", "inspect", "-f", "{{.Architecture}}", &img]).ok().stdout_is("amd64");
+    w.run(&["run", "--rm", "--platform", "linux/amd64", &img, "cat", "/arch.txt"]).ok().stdout_is("amd64");
+    let pulls = w.run(&["events", "--stream=false", "--filter", "event=pull", "--format", "{{.Name}}"]);
+    assert_eq!(pulls.lines().len(), 2, "{pulls:?}");
+    // and back
+    w.run(&["run", "--rm", "--arch", "arm64", &img, "cat", "/arch.txt"]).ok().stdout_is("arm64");
+
+    let out = w.run(&["pull", "-q", "--platform", "linux/s390x", &bb()]);
+    out.ok().stderr_contains("image platform (linux/amd64) does not match the expected platform (linux/s390x)");
+}
