@@ -231,9 +231,9 @@ fn died_code(w: &Warren, name: &str) -> Option<i64> {
     out.ok();
     out.lines()
         .iter()
+        .rev()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|e| e["Status"] == "died")
-        .last()
+        .find(|e| e["Status"] == "died")
         .and_then(|e| e["ContainerExitCode"].as_i64())
 }
 
