@@ -350,3 +350,27 @@ fn missing_containers_in_rm_and_start_and_one_cleanup_event() {
     assert_eq!(e.lines().iter().filter(|l| **l == "cleanup").count(), 1, "{e:?}");
     assert_eq!(e.lines().last().copied(), Some("remove"), "{e:?}");
 }
+
+/// Exited processes that the slow init of this kind of host has not reaped yet (zombies: the monitor,
+/// pasta) count as gone: `run --rm` with pasta, `start` of a stopped container and `restart` do not
+/// wait for deadlines (before: ~2 s, ~3.7 s and ~5 s).
+#[test]
+fn unreaped_processes_do_not_slow_start_and_stop() {
+    let w = Warren::dev();
+    w.pull(&bb());
+    let img = bb();
+    let fastest = |args: &[&str]| (0..3).map(|_| timed(&w, args)).min().unwrap();
+    let took = fastest(&["run", "--rm", "--network", "pasta", &img, "true"]);
+    assert!(took < Duration::from_millis(1500), "run --rm with pasta took {took:?}");
+    w.run(&["run", "-d", "--name", "again", &img, "sleep", "100"]).ok();
+    let mut starts = vec![];
+    for _ in 0..2 {
+        w.run(&["stop", "-t", "0", "again"]).ok();
+        starts.push(timed(&w, &["start", "again"]));
+    }
+    let took = starts.into_iter().min().unwrap();
+    assert!(took < Duration::from_millis(1500), "start of a stopped container took {took:?}");
+    let took = timed(&w, &["restart", "-t", "0", "again"]);
+    assert!(took < Duration::from_millis(2500), "restart -t 0 took {took:?}");
+    w.run(&["rm", "-f", "-t", "0", "again"]).ok();
+}
