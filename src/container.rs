@@ -86,12 +86,21 @@ pub fn cleanup(ctx: &Context, state: &State, rec: &ContainerRecord, remove: bool
     let dir = storage_dir(ctx, &rec.id);
     rootfs::unmount(&dir.join("merged"));
     crate::procs::remove_freezer(&rec.id);
-    if let Err(e) = std::fs::remove_dir_all(bundle_dir(ctx, &rec.id)) {
-        if e.kind() != std::io::ErrorKind::NotFound {
+    // No bundle: the container never started, or whoever saw it exit (its monitor) already cleaned
+    // up and said so; like Podman, a second `cleanup` event is not emitted.
+    let was_set_up = match std::fs::remove_dir_all(bundle_dir(ctx, &rec.id)) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => {
             errors.push(format!("removing the bundle: {e}"));
+            true
         }
-    }
+    };
     if remove {
+        // `--rm`: a `wait` may be waiting (or about to wait) for this exit code.
+        if auto_remove(rec) {
+            state.record_exit(rec);
+        }
         if let Err(e) = rootfs::remove(&dir) {
             errors.push(format!("{e:#}"));
         }
@@ -102,7 +111,9 @@ pub fn cleanup(ctx: &Context, state: &State, rec: &ContainerRecord, remove: bool
             crate::volume::remove_anonymous(ctx, state, rec);
         }
     }
-    crate::events::emit(&ctx.storage_root, crate::events::Event::container("cleanup", rec));
+    if was_set_up {
+        crate::events::emit(&ctx.storage_root, crate::events::Event::container("cleanup", rec));
+    }
     if remove {
         crate::events::emit(&ctx.storage_root, crate::events::Event::container("remove", rec));
     }
@@ -156,6 +167,12 @@ pub fn wait_exited(ctx: &Context, state: &State, id: &str, timeout: Option<Durat
     }
 }
 
+/// The container's stop timeout in seconds (`--stop-timeout`, Podman's default 10): what `stop`,
+/// `restart`, `rm -f` and `pod stop`/`pod rm -f` wait after the stop signal unless `-t` is given.
+pub fn stop_timeout(rec: &ContainerRecord) -> u64 {
+    rec.config["StopTimeout"].as_u64().unwrap_or(10)
+}
+
 /// `stop`: the stop signal, then SIGKILL after `timeout`.
 pub fn stop(ctx: &Context, state: &State, rec: &ContainerRecord, timeout: u64) -> Result<ContainerRecord> {
     let rec = refresh(ctx, state, rec.clone())?;
@@ -205,9 +222,10 @@ pub fn wait_monitor_gone(rec: &ContainerRecord, timeout: Duration) {
     }
 }
 
-/// `rm`: refuses a running container unless `force` (then kills it first).
-pub fn remove(ctx: &Context, state: &State, rec: &ContainerRecord, force: bool) -> Result<()> {
-    let rec = refresh(ctx, state, rec.clone())?;
+/// `rm`: refuses a running container unless `force`; then stops it like Podman: the stop signal, and
+/// SIGKILL after `timeout` seconds (`rm -t`), else after the container's own stop timeout.
+pub fn remove(ctx: &Context, state: &State, rec: &ContainerRecord, force: bool, timeout: Option<u64>) -> Result<()> {
+    let mut rec = refresh(ctx, state, rec.clone())?;
     if is_running(&rec) {
         if !force {
             bail!(user_error(format!(
@@ -215,8 +233,13 @@ pub fn remove(ctx: &Context, state: &State, rec: &ContainerRecord, force: bool) 
                 rec.id
             )));
         }
-        let _ = kill(&rec, nix::sys::signal::Signal::SIGKILL);
-        wait_exited(ctx, state, &rec.id, Some(Duration::from_secs(10)))?;
+        let stopped = stop(ctx, state, &rec, timeout.unwrap_or_else(|| stop_timeout(&rec)))?;
+        // Let its monitor finish its cleanup (and, with --rm, the removal) before ours.
+        wait_monitor_gone(&stopped, Duration::from_secs(10));
+        match state.lookup(&rec.id)? {
+            Some(fresh) => rec = fresh,
+            None => return Ok(()), // removed by its monitor (--rm)
+        }
     }
     let _lock = state.lock_container(&rec.id)?;
     cleanup(ctx, state, &rec, true)

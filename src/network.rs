@@ -258,6 +258,9 @@ pub fn teardown(ctx: &Context, rec: &ContainerRecord) -> Vec<String> {
             // Reap it when it is our child (slirp4netns started by this monitor).
             let _ = nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
             if !crate::state::process_alive(st.launcher_pid, st.launcher_start) {
+                // Exited: when it is our child and became a zombie after the WNOHANG above, reap it
+                // now so this process leaves none behind.
+                let _ = nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
                 break;
             }
             if std::time::Instant::now() > deadline {

@@ -503,7 +503,7 @@ pub fn stop(ctx: &Context, state: &State, pod: &PodRecord, timeout: Option<u64>)
     let list = members(ctx, state, pod)?;
     for c in list.iter().filter(|c| !is_infra(c)).chain(list.iter().filter(|c| is_infra(c))) {
         if container::is_running(c) {
-            let t = timeout.unwrap_or_else(|| c.config["StopTimeout"].as_u64().unwrap_or(10));
+            let t = timeout.unwrap_or_else(|| container::stop_timeout(c));
             if let Err(e) = container::stop(ctx, state, c, t) {
                 errors.push(format!("{}: {e:#}", c.name));
             }
@@ -532,7 +532,7 @@ pub fn kill(ctx: &Context, state: &State, pod: &PodRecord, sig: nix::sys::signal
 }
 
 /// `pod rm`: every member and the infra container, then the pod. Running containers need `force`
-/// (they are stopped: after `timeout` seconds when given, else killed).
+/// (they are stopped: SIGKILL after `timeout` seconds when given, else after each one's stop timeout).
 pub fn remove(ctx: &Context, state: &State, pod: &PodRecord, force: bool, timeout: Option<u64>) -> Result<()> {
     let list = members(ctx, state, pod)?;
     if !force {
@@ -545,12 +545,7 @@ pub fn remove(ctx: &Context, state: &State, pod: &PodRecord, force: bool, timeou
     }
     let mut errors = vec![];
     for c in list.iter().filter(|c| !is_infra(c)).chain(list.iter().filter(|c| is_infra(c))) {
-        let r = (|| -> Result<()> {
-            if let (Some(t), true) = (timeout, container::is_running(c)) {
-                container::stop(ctx, state, c, t)?;
-            }
-            container::remove(ctx, state, c, force)
-        })();
+        let r = container::remove(ctx, state, c, force, timeout);
         if let Err(e) = r {
             errors.push(format!("{}: {e:#}", c.name));
         }

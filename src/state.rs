@@ -351,6 +351,57 @@ impl State {
         rows.collect::<rusqlite::Result<Vec<_>>>().context("reading the pod's containers")
     }
 
+    /// Remember the exit code of a container removed as it exited (`--rm`) for a while, so `wait`
+    /// still gets it (Podman keeps exit codes of removed containers
+    /// for 5 minutes). One small file per container under `exits/`; old ones are pruned here.
+    pub fn record_exit(&self, rec: &ContainerRecord) {
+        let Some(code) = rec.exit_code else { return };
+        let dir = self.root.join("exits");
+        if std::fs::create_dir_all(&dir).is_err() {
+            return;
+        }
+        let now = unix_now();
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let old = std::fs::read_to_string(e.path())
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|v| v["Time"].as_u64())
+                .is_none_or(|t| now.saturating_sub(t) > EXIT_RECORD_SECS);
+            if old {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let v = serde_json::json!({"Name": rec.name, "ExitCode": code, "Time": now});
+        let tmp = dir.join(format!(".{}.tmp", rec.id));
+        if std::fs::write(&tmp, v.to_string()).is_ok() {
+            let _ = std::fs::rename(&tmp, dir.join(&rec.id));
+        }
+    }
+
+    /// The exit code of a container removed in the last minutes, by full ID, name or ID prefix.
+    pub fn removed_exit(&self, name_or_id: &str) -> Option<i64> {
+        let now = unix_now();
+        let hex = !name_or_id.is_empty() && name_or_id.bytes().all(|b| b.is_ascii_hexdigit());
+        let mut found: Vec<(u64, i64)> = vec![];
+        for e in std::fs::read_dir(self.root.join("exits")).ok()?.flatten() {
+            let id = e.file_name().to_string_lossy().into_owned();
+            if id.starts_with('.') {
+                continue;
+            }
+            let Some(v) =
+                std::fs::read_to_string(e.path()).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            else {
+                continue;
+            };
+            let time = v["Time"].as_u64().unwrap_or(0);
+            let matches = id == name_or_id || v["Name"] == name_or_id || (hex && id.starts_with(name_or_id));
+            if matches && now.saturating_sub(time) <= EXIT_RECORD_SECS {
+                found.push((time, v["ExitCode"].as_i64()?));
+            }
+        }
+        found.into_iter().max_by_key(|(t, _)| *t).map(|(_, c)| c)
+    }
+
     /// An exclusive lock on one container, held until dropped (serialises start/stop/rm/...).
     pub fn lock_container(&self, id: &str) -> Result<ContainerLock> {
         let dir = self.root.join("locks");
@@ -367,6 +418,13 @@ impl State {
             .with_context(|| format!("locking {}", p.display()))?;
         Ok(ContainerLock { _lock: lock })
     }
+}
+
+/// How long the exit code of a removed container is kept (Podman: 5 minutes).
+const EXIT_RECORD_SECS: u64 = 300;
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// Held while acting on one container.
@@ -411,20 +469,34 @@ fn row_to_pod(r: &rusqlite::Row<'_>) -> rusqlite::Result<PodRecord> {
     })
 }
 
-/// The start time of a process (clock ticks since boot), or None when it does not exist.
-pub fn process_start_time(pid: i64) -> Option<i64> {
+/// A process's state letter (`R`, `S`, `Z`, ...) and start time (clock ticks since boot), from
+/// /proc/PID/stat; None when there is no such process.
+fn process_stat(pid: i64) -> Option<(char, i64)> {
     if pid <= 0 {
         return None;
     }
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces and parentheses: fields start after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split(' ').nth(19)?.parse().ok()
+    parse_stat(&stat)
 }
 
-/// Whether the process recorded as (pid, start time) is still the one running.
+fn parse_stat(stat: &str) -> Option<(char, i64)> {
+    // The command name may contain spaces and parentheses: fields start after the last ')'.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let mut fields = rest.split(' ');
+    let st = fields.next()?.chars().next()?;
+    Some((st, fields.nth(18)?.parse().ok()?))
+}
+
+/// The start time of a process (clock ticks since boot), or None when it does not exist.
+pub fn process_start_time(pid: i64) -> Option<i64> {
+    process_stat(pid).map(|(_, start)| start)
+}
+
+/// Whether the process recorded as (pid, start time) is still the one running. A process that has
+/// exited but is not reaped yet (a zombie: its parent, often a slow init, has not waited for it) is
+/// not alive, nor is another process that got the same pid (its start time differs).
 pub fn process_alive(pid: i64, start: i64) -> bool {
-    process_start_time(pid).is_some_and(|s| start == 0 || s == start)
+    process_stat(pid).is_some_and(|(st, s)| !matches!(st, 'Z' | 'X' | 'x') && (start == 0 || s == start))
 }
 
 #[cfg(test)]
@@ -472,8 +544,14 @@ mod tests {
         c.exit_code = Some(7);
         s.update(&c).unwrap();
         assert_eq!(s.get("web").unwrap().exit_code, Some(7));
+        assert_eq!(s.removed_exit("web"), None);
+        s.record_exit(&c);
         s.remove("abc123").unwrap();
         assert!(s.lookup("web").unwrap().is_none());
+        assert_eq!(s.removed_exit("web"), Some(7));
+        assert_eq!(s.removed_exit("abc123"), Some(7));
+        assert_eq!(s.removed_exit("abc"), Some(7));
+        assert_eq!(s.removed_exit("db"), None);
     }
 
     #[test]
@@ -556,5 +634,24 @@ mod tests {
         assert!(process_alive(me, st));
         assert!(!process_alive(me, st + 1));
         assert!(!process_alive(0, 0));
+    }
+
+    #[test]
+    fn a_zombie_is_not_alive() {
+        let stat = "42 (a) b) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0";
+        assert_eq!(parse_stat(stat), Some(('S', 12345)));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i64;
+        let start = process_start_time(pid);
+        // Not reaped yet: a zombie once it has exited.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while process_stat(pid).is_some_and(|(st, _)| st != 'Z') && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(process_stat(pid).map(|(st, _)| st), Some('Z'));
+        assert!(!process_alive(pid, start.unwrap_or(0)));
+        assert!(!process_alive(pid, 0));
+        child.wait().unwrap();
+        assert!(!process_alive(pid, 0));
     }
 }

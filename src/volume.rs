@@ -298,7 +298,7 @@ pub fn remove(ctx: &Context, state: &State, name: &str, force: bool) -> Result<(
             )));
         }
         for c in &users {
-            crate::container::remove(ctx, state, c, true)
+            crate::container::remove(ctx, state, c, true, None)
                 .with_context(|| format!("removing container {} that uses volume {}", c.name, vol.name))?;
         }
     }

@@ -219,9 +219,9 @@ pub struct StopArgs {
     /// Stop all running containers
     #[arg(short, long)]
     pub all: bool,
-    /// Seconds to wait for stop before killing the container
-    #[arg(short = 't', long = "time", alias = "timeout", default_value_t = 10)]
-    pub time: u64,
+    /// Seconds to wait for stop before killing the container (default: the container's stop timeout)
+    #[arg(short = 't', long = "time", alias = "timeout")]
+    pub time: Option<u64>,
     /// Ignore errors when a specified container is missing
     #[arg(short, long)]
     pub ignore: bool,
@@ -529,7 +529,10 @@ pub fn stop(ctx: &Context, args: StopArgs) -> Result<i32> {
     let names = targets(&state, &args.containers, all)?;
     let mut failed = None;
     for n in names {
-        let r = state.get(&n).and_then(|rec| container::stop(ctx, &state, &rec, args.time).map(|_| ()));
+        let r = state.get(&n).and_then(|rec| {
+            let t = args.time.unwrap_or_else(|| container::stop_timeout(&rec));
+            container::stop(ctx, &state, &rec, t).map(|_| ())
+        });
         match r.or_else(|e| no_such(e, args.ignore)) {
             Ok(()) => {
                 if !all {
@@ -584,16 +587,14 @@ pub fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
                     )
                 ));
             }
-            if let (Some(t), true) = (args.time, container::is_running(&rec)) {
-                container::stop(ctx, &state, &rec, t)?;
-            }
-            container::remove(ctx, &state, &rec, args.force)?;
+            container::remove(ctx, &state, &rec, args.force, args.time)?;
             if args.volumes {
                 crate::volume::remove_anonymous(ctx, &state, &rec);
             }
             Ok(true)
         });
-        match r.or_else(|e| no_such(e, args.ignore).map(|()| true)) {
+        // An ignored missing container is not printed (Podman prints nothing for it).
+        match r.or_else(|e| no_such(e, args.ignore).map(|()| false)) {
             Ok(removed) => {
                 if removed {
                     println!("{n}")
@@ -670,22 +671,51 @@ fn removal_order(state: &State, names: Vec<String>, depend: bool) -> Result<Vec<
 
 pub fn wait(ctx: &Context, args: WaitArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
+    let running = args.condition.iter().any(|c| c == "running");
+    let mut errors = vec![];
     for n in &args.containers {
-        let rec = state.get(n)?;
-        let rec = if args.condition.iter().any(|c| c == "running") {
-            loop {
-                let r = container::refresh(ctx, &state, state.get(&rec.id)?)?;
-                if r.state == "running" || r.state == "exited" {
-                    break r;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-        } else {
-            container::wait_exited(ctx, &state, &rec.id, None)?
-        };
-        println!("{}", rec.exit_code.unwrap_or(0));
+        match wait_one(ctx, &state, n, running) {
+            Ok(code) => println!("{code}"),
+            Err(e) => errors.push(e),
+        }
     }
-    Ok(0)
+    // Like Podman: the codes of the others are printed, then every error; exit 125.
+    let failed = errors.last().map(crate::error::exit_code_of);
+    for e in errors {
+        eprintln!("Error: {e:#}");
+    }
+    Ok(failed.unwrap_or(0))
+}
+
+/// Wait for one container; its exit code. A container removed meanwhile (`--rm`) gives the exit code
+/// recorded at its removal; errors name the container as the user typed it.
+fn wait_one(ctx: &Context, state: &State, name: &str, running: bool) -> Result<i64> {
+    let no_such = || -> anyhow::Error {
+        ExitError::new(EXIT_ENGINE, format!("no container with name or ID {name:?} found: no such container")).into()
+    };
+    let Some(rec) = state.lookup(name)? else {
+        return state.removed_exit(name).ok_or_else(no_such);
+    };
+    let r = if running {
+        loop {
+            let Some(r) = state.lookup(&rec.id)? else { break None };
+            let r = container::refresh(ctx, state, r)?;
+            if r.state == "running" || r.state == "exited" {
+                break Some(r);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    } else {
+        match container::wait_exited(ctx, state, &rec.id, None) {
+            Ok(r) => Some(r),
+            Err(_) if state.lookup(&rec.id)?.is_none() => None,
+            Err(e) => return Err(e),
+        }
+    };
+    match r {
+        Some(r) => Ok(r.exit_code.unwrap_or(0)),
+        None => state.removed_exit(&rec.id).ok_or_else(no_such),
+    }
 }
 
 pub fn logs(ctx: &Context, args: LogsArgs) -> Result<i32> {
@@ -773,9 +803,9 @@ pub struct RestartArgs {
     pub containers: Vec<String>,
     #[arg(short, long)]
     pub all: bool,
-    /// Seconds to wait for stop before killing the container
-    #[arg(short = 't', long = "time", default_value_t = 10)]
-    pub time: u64,
+    /// Seconds to wait for stop before killing the container (default: the container's stop timeout)
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u64>,
 }
 
 pub fn create(ctx: &Context, args: RunArgs) -> Result<i32> {
@@ -796,7 +826,15 @@ pub fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
     // others are still started; the command then exits 125.
     let mut failed: Option<anyhow::Error> = None;
     for n in names {
-        let rec = container::refresh(ctx, &state, state.get(&n)?)?;
+        let rec = match state.get(&n).and_then(|r| container::refresh(ctx, &state, r)) {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(prev) = failed.replace(e) {
+                    eprintln!("Error: {prev:#}");
+                }
+                continue;
+            }
+        };
         if container::is_running(&rec) {
             println!("{n}");
             continue;
@@ -830,7 +868,8 @@ pub fn restart(ctx: &Context, args: RestartArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
     for n in targets(&state, &args.containers, args.all)? {
         let rec = state.get(&n)?;
-        let rec = container::stop(ctx, &state, &rec, args.time)?;
+        let t = args.time.unwrap_or_else(|| container::stop_timeout(&rec));
+        let rec = container::stop(ctx, &state, &rec, t)?;
         container::wait_monitor_gone(&rec, std::time::Duration::from_secs(10));
         let rec = container::mark_started(&state, &rec.id)?;
         crate::run::start_detached(ctx, &state, &rec)
@@ -1051,7 +1090,7 @@ pub fn prune(ctx: &Context, args: ContainerPruneArgs) -> Result<i32> {
         if keep {
             continue;
         }
-        match container::remove(ctx, &state, &c, false) {
+        match container::remove(ctx, &state, &c, false, None) {
             Ok(()) => println!("{}", c.id),
             Err(e) => {
                 eprintln!("Error: {e:#}");

@@ -177,7 +177,7 @@ fn remove_containers(ctx: &Context, users: &[crate::state::ContainerRecord]) -> 
     }
     let state = crate::state::State::open(&ctx.storage_root)?;
     for c in users {
-        crate::container::remove(ctx, &state, c, true)
+        crate::container::remove(ctx, &state, c, true, None)
             .map_err(|e| e.context(format!("removing container {}", c.name)))?;
     }
     Ok(())

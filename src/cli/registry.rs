@@ -135,6 +135,10 @@ impl PullArgs {
                 cert_dir: self.cert_dir.clone(),
             },
             platform,
+            explicit_platform: self.platform.is_some()
+                || self.os.is_some()
+                || self.arch.is_some()
+                || self.variant.is_some(),
         })
     }
 }

@@ -56,11 +56,13 @@ impl std::str::FromStr for PullPolicy {
 pub struct PullOptions {
     pub client: ClientOptions,
     pub platform: Platform,
+    /// The platform was asked for (`--platform`, `--arch`, `--os`, `--variant`), not the host's.
+    pub explicit_platform: bool,
 }
 
 impl Default for PullOptions {
     fn default() -> Self {
-        PullOptions { client: ClientOptions::default(), platform: Platform::host() }
+        PullOptions { client: ClientOptions::default(), platform: Platform::host(), explicit_platform: false }
     }
 }
 
@@ -426,8 +428,14 @@ pub fn pull_with(
     match policy {
         PullPolicy::Missing => {
             if let Some(img) = local()? {
-                debug!("{input} is in local storage ({}); not pulling (policy missing)", img.id);
-                return Ok(img);
+                // Like Podman: a platform asked for that the local image does not have is pulled.
+                match platform_mismatch(store, &img, &opts.platform).filter(|_| opts.explicit_platform) {
+                    None => {
+                        debug!("{input} is in local storage ({}); not pulling (policy missing)", img.id);
+                        return Ok(img);
+                    }
+                    Some(why) => debug!("{input} is in local storage ({}) but {why}: pulling", img.id),
+                }
             }
         }
         PullPolicy::Never => {

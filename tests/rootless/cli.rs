@@ -46,7 +46,7 @@ fn format_templates_like_go_and_podman() {
     ps("{{if .Names}}x").code(125).stderr_contains("missing {{end}}");
     // Podman's ps has Names as a string: range over it fails the same way.
     ps("{{range .Names}}{{.}}{{end}}").code(125).stderr_contains("range can't iterate over");
-    w.run(&["rm", "-a", "-f"]).ok();
+    w.run(&["rm", "-a", "-f", "-t", "0"]).ok();
 }
 
 #[test]
@@ -114,7 +114,7 @@ fn start_of_a_container_that_cannot_start_fails() {
     w.run(&["start", "bad"]).code(125).stderr_contains("unable to start container");
     w.run(&["run", "-d", &img, "no-such-command"]).code(127).stderr_contains("not found in $PATH");
     w.run(&["run", "-d", &img, "/etc/passwd"]).code(126);
-    w.run(&["rm", "-a", "-f"]).ok();
+    w.run(&["rm", "-a", "-f", "-t", "0"]).ok();
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn created_has_nanoseconds_and_ps_keeps_creation_order() {
         out.ok();
         assert_eq!(out.lines(), want, "{out:?}");
     }
-    w.run(&["rm", "-a", "-f"]).ok();
+    w.run(&["rm", "-a", "-f", "-t", "0"]).ok();
 }
 
 #[test]

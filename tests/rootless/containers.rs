@@ -93,7 +93,7 @@ fn exec_with_crun() {
     w.run(&["--runtime", "crun", "exec", "-u", "1000", "-w", "/tmp", "c", "sh", "-c", "id -u; pwd"])
         .ok()
         .stdout_is("1000\n/tmp");
-    w.run(&["rm", "-f", "c"]).ok();
+    w.run(&["rm", "-f", "-t", "0", "c"]).ok();
 }
 
 #[test]
@@ -105,7 +105,7 @@ fn exec_in_a_nested_user_namespace() {
     let uid = env().dev.uid.to_string();
     w.run(&["exec", "k", "id", "-u"]).ok().stdout_is(&uid);
     w.run(&["exec", "-u", "0", "k", "id", "-u"]).ok().stdout_is("0");
-    w.run(&["rm", "-f", "k"]).ok();
+    w.run(&["rm", "-f", "-t", "0", "k"]).ok();
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn exec_detached() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(found, "exec -d did not run its command");
-    w.run(&["rm", "-f", "web"]).ok();
+    w.run(&["rm", "-f", "-t", "0", "web"]).ok();
 }
 
 #[test]
@@ -181,7 +181,7 @@ fn inspect_containers_like_podman() {
         w.run(&["inspect", "-f", "{{.Id}}", &img]).ok();
         w.run(&["inspect", "nosuch"]).code(125);
         w.run(&["container", "inspect", &img]).failed();
-        w.run(&["rm", "-f", "web", &id]).ok();
+        w.run(&["rm", "-f", "-t", "0", "web", &id]).ok();
     }
 }
 
@@ -217,7 +217,7 @@ fn top_rename_exists_prune() {
     pruned.ok();
     assert_eq!(pruned.lines().len(), 2, "{pruned:?}");
     w.run(&["container", "ls", "-a", "--format", "{{.Names}}"]).ok().stdout_is("keep");
-    w.run(&["container", "rm", "-f", "keep"]).ok();
+    w.run(&["container", "rm", "-f", "-t", "0", "keep"]).ok();
     w.run(&["container", "list", "-aq"]).ok().stdout_is("");
 }
 
@@ -327,14 +327,14 @@ fn pause_and_stats() {
     let j = w.run(&["stats", "--no-stream", "--format", "json", "web"]).json();
     assert_eq!(j[0]["PIDs"], 1, "{j}");
     w.run(&["pause", "web"]).code(125).stderr_contains("cgroup");
-    w.run(&["rm", "-f", "web"]).ok();
+    w.run(&["rm", "-f", "-t", "0", "web"]).ok();
     // root: the cgroup v1 freezer
     let r = Warren::root();
     r.pull(&bb());
     detached(&r, "web", &["sh", "-c", "while :; do echo tick; sleep 0.2; done"]);
     if !std::path::Path::new("/sys/fs/cgroup/freezer/cgroup.procs").exists() {
         r.run(&["pause", "web"]).code(125);
-        r.run(&["rm", "-f", "web"]).ok();
+        r.run(&["rm", "-f", "-t", "0", "web"]).ok();
         return skip("no cgroup v1 freezer on this host");
     }
     r.run(&["pause", "web"]).ok();
@@ -370,7 +370,7 @@ fn attach_follows_output_until_exit() {
     o.ok().stdout_contains("tick").stdout_contains("rc=0");
     w.run(&["ps", "--format", "{{.Names}}"]).ok().stdout_is("ticker");
     w.run(&["container", "attach", "--detach-keys", "bad-key", "ticker"]).code(125);
-    w.run(&["rm", "-f", "ticker"]).ok();
+    w.run(&["rm", "-f", "-t", "0", "ticker"]).ok();
 }
 
 #[test]
@@ -397,9 +397,9 @@ fn rm_depend_removes_dependents_first() {
     let img = bb();
     detached(&w, "base", &["sleep", "1000"]);
     w.run(&["run", "-d", "--name", "joined", "--network", "container:base", &img, "sleep", "1000"]).ok();
-    w.run(&["rm", "-f", "base"]).code(125).stderr_contains("joined").stderr_contains("--depend");
+    w.run(&["rm", "-f", "-t", "0", "base"]).code(125).stderr_contains("joined").stderr_contains("--depend");
     w.run(&["ps", "--format", "{{.Names}}"]).ok().stdout_contains("base");
-    let out = w.run(&["rm", "-f", "--depend", "base"]);
+    let out = w.run(&["rm", "-f", "-t", "0", "--depend", "base"]);
     out.ok();
     let ids = out.lines();
     assert_eq!(ids.len(), 2, "{out:?}");
@@ -427,4 +427,29 @@ fn ps_and_inspect_report_sizes() {
         w.run(&["ps", "-a", "--size"]).ok().stdout_contains("SIZE").stdout_contains("300 kB (virtual ");
         w.run(&["rm", "s"]).ok();
     }
+}
+
+/// `run --platform` pulls the platform asked for when the local image is another one (Podman);
+/// `pull --platform` of a single-platform image of another platform warns like Podman.
+#[test]
+fn run_platform_pulls_when_the_local_image_is_another_platform() {
+    if std::env::consts::ARCH != "x86_64" {
+        skip("the fixtures' single-arch images are linux/amd64");
+        return;
+    }
+    let w = Warren::dev();
+    let img = image("multiarch");
+    w.run(&["pull", "-q", "--arch", "arm64", &img]).ok();
+    let out = w.run(&["run", "--rm", "--platform", "linux/amd64", &img, "cat", "/arch.txt"]);
+    out.ok().stdout_is("amd64").stderr_lacks("does not match");
+    // the name now points at the amd64 image; asking for it again pulls nothing
+    w.run(&["image", "inspect", "-f", "{{.Architecture}}", &img]).ok().stdout_is("amd64");
+    w.run(&["run", "--rm", "--platform", "linux/amd64", &img, "cat", "/arch.txt"]).ok().stdout_is("amd64");
+    let pulls = w.run(&["events", "--stream=false", "--filter", "event=pull", "--format", "{{.Name}}"]);
+    assert_eq!(pulls.lines().len(), 2, "{pulls:?}");
+    // and back
+    w.run(&["run", "--rm", "--arch", "arm64", &img, "cat", "/arch.txt"]).ok().stdout_is("arm64");
+
+    let out = w.run(&["pull", "-q", "--platform", "linux/s390x", &bb()]);
+    out.ok().stderr_contains("image platform (linux/amd64) does not match the expected platform (linux/s390x)");
 }

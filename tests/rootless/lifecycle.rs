@@ -64,7 +64,7 @@ fn lifecycle(w: &Warren) {
     w.run(&["restart", "-t", "0", "web"]).ok();
     assert!(status(w, "web").starts_with("Up"), "{}", status(w, "web"));
     w.run(&["rm", "web"]).code(125).stderr_contains("running");
-    w.run(&["rm", "-f", "web"]).ok().stdout_is("web");
+    w.run(&["rm", "-f", "-t", "0", "web"]).ok().stdout_is("web");
     assert_gone(w, &id);
     // exit status through wait
     let out = w.run(&["run", "-d", &img, "sh", "-c", "exit 7"]);
@@ -187,7 +187,7 @@ fn concurrent_detached_runs_keep_the_state_consistent() {
     // `rm -f --all` twice at once, while `ps -a` runs in a loop: every command exits 0 or fails with a
     // message (and never with a panic or a database error); afterwards nothing is left.
     let race = format!(
-        "for i in 1 2; do ({wr} rm -f --all >/dev/null 2>/tmp/wc-rm-$$-$i; echo rm $i $? >> /tmp/wc-rc-$$) & done; \
+        "for i in 1 2; do ({wr} rm -f -t 0 --all >/dev/null 2>/tmp/wc-rm-$$-$i; echo rm $i $? >> /tmp/wc-rc-$$) & done; \
          for i in 1 2 3 4 5 6; do ({wr} ps -a >/dev/null 2>/tmp/wc-ps-$$-$i; echo ps $i $? >> /tmp/wc-rc-$$) & done; \
          wait; cat /tmp/wc-rc-$$; for f in /tmp/wc-rm-$$-* /tmp/wc-ps-$$-*; do sed \"s|^|$f: |\" $f; done; \
          rm -f /tmp/wc-*-$$-* /tmp/wc-rc-$$"
@@ -216,4 +216,161 @@ fn concurrent_detached_runs_keep_the_state_consistent() {
     let db = rusqlite::Connection::open(w.storage_root().join("state.db")).expect("opening state.db");
     let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
+}
+
+/// How long a command took, asserting it succeeded.
+fn timed(w: &Warren, args: &[&str]) -> Duration {
+    let t = Instant::now();
+    w.run(args).ok();
+    t.elapsed()
+}
+
+/// The exit code of a container's `died` event.
+fn died_code(w: &Warren, name: &str) -> Option<i64> {
+    let out = w.run(&["events", "--stream=false", "--filter", &format!("container={name}"), "--format", "json"]);
+    out.ok();
+    out.lines()
+        .iter()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["Status"] == "died")
+        .and_then(|e| e["ContainerExitCode"].as_i64())
+}
+
+/// `rm -f` of a running container stops it like Podman: the stop signal first (a container that
+/// handles it exits cleanly), SIGKILL only after the container's stop timeout, or `rm -t N`.
+/// `stop` and `restart` without `-t` use the container's `--stop-timeout` too.
+#[test]
+fn rm_force_and_stop_use_the_stop_signal_and_the_stop_timeout() {
+    let w = Warren::dev();
+    w.pull(&bb());
+    let img = bb();
+    // A PID 1 that handles SIGTERM: rm -f lets it exit 0 (before: SIGKILL, 137).
+    let script = "trap 'echo got TERM; exit 0' TERM; echo ready; while :; do sleep 0.1; done";
+    w.run(&["run", "-d", "--name", "graceful", &img, "sh", "-c", script]).ok();
+    assert!(wait_for(Duration::from_secs(10), || w.run(&["logs", "graceful"]).stdout.contains("ready")));
+    let took = timed(&w, &["rm", "-f", "graceful"]);
+    assert!(took < Duration::from_secs(5), "rm -f of a container that handles SIGTERM took {took:?}");
+    assert_eq!(died_code(&w, "graceful"), Some(0), "rm -f did not send the stop signal first");
+    w.run(&["ps", "-a", "--format", "{{.Names}}"]).ok().stdout_lacks("graceful");
+
+    // busybox sleep as PID 1 ignores SIGTERM: rm -f waits the container's stop timeout (1 s here,
+    // not 10), then kills.
+    w.run(&["run", "-d", "--name", "slow", "--stop-timeout", "1", &img, "sleep", "100"]).ok();
+    let took = timed(&w, &["rm", "-f", "slow"]);
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(6), "rm -f took {took:?}");
+    assert_eq!(died_code(&w, "slow"), Some(137));
+    // -t overrides it both ways
+    w.run(&["run", "-d", "--name", "long", "--stop-timeout", "30", &img, "sleep", "100"]).ok();
+    let took = timed(&w, &["rm", "-f", "-t", "2", "long"]);
+    assert!(took >= Duration::from_millis(1900) && took < Duration::from_secs(8), "rm -f -t 2 took {took:?}");
+    w.run(&["run", "-d", "--name", "quick", &img, "sleep", "100"]).ok();
+    let took = timed(&w, &["rm", "-f", "-t", "0", "quick"]);
+    assert!(took < Duration::from_secs(3), "rm -f -t 0 took {took:?}");
+
+    // stop and restart without -t: the container's stop timeout
+    w.run(&["run", "-d", "--name", "st", "--stop-timeout", "1", &img, "sleep", "100"]).ok();
+    let took = timed(&w, &["stop", "st"]);
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(6), "stop took {took:?}");
+    assert!(status(&w, "st").starts_with("Exited (137)"), "{}", status(&w, "st"));
+    w.run(&["start", "st"]).ok();
+    let took = timed(&w, &["restart", "st"]);
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(6), "restart took {took:?}");
+    assert!(status(&w, "st").starts_with("Up"), "{}", status(&w, "st"));
+    w.run(&["inspect", "-f", "{{.Config.StopTimeout}}", "st"]).ok().stdout_is("1");
+    w.run(&["rm", "-f", "-t", "0", "st"]).ok().stdout_is("st");
+
+    // pod rm -f stops each member with its own stop timeout too
+    w.run(&["pod", "create", "--name", "pt"]).ok();
+    w.run(&["run", "-d", "--pod", "pt", "--name", "member", "--stop-timeout", "1", &img, "sleep", "100"]).ok();
+    let took = timed(&w, &["pod", "rm", "-f", "pt"]);
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(8), "pod rm -f took {took:?}");
+    assert_eq!(died_code(&w, "member"), Some(137));
+}
+
+/// `wait` on a `--rm` container gets its exit code though the container is removed as it exits (Podman
+/// keeps exit codes of removed containers); errors name the container as typed.
+#[test]
+fn wait_gets_the_exit_code_of_a_container_removed_by_rm() {
+    let w = Warren::dev();
+    w.pull(&bb());
+    let img = bb();
+    let out = w.run(&["run", "--rm", "-d", "--name", "rmd", &img, "sh", "-c", "sleep 1; exit 3"]);
+    out.ok();
+    let id = out.stdout.trim().to_string();
+    w.run(&["wait", "rmd"]).ok().stdout_is("3");
+    let gone = |n: &str| !w.run(&["ps", "-a", "--format", "{{.Names}}"]).stdout.lines().any(|l| l == n);
+    assert!(wait_for(Duration::from_secs(10), || gone("rmd")));
+    // already gone when wait starts (removed by --rm): by name, ID or ID prefix
+    let out = w.run(&["run", "--rm", "-d", "--name", "quick", &img, "sh", "-c", "exit 4"]);
+    out.ok();
+    let qid = out.stdout.trim().to_string();
+    assert!(wait_for(Duration::from_secs(10), || gone("quick")));
+    w.run(&["wait", "quick"]).ok().stdout_is("4");
+    w.run(&["wait", &qid[..12]]).ok().stdout_is("4");
+    w.run(&["wait", &id]).ok().stdout_is("3");
+    // an unknown name: the error names what was typed; the others are still waited for
+    w.run(&["run", "-d", "--name", "five", &img, "sh", "-c", "exit 5"]).ok();
+    w.run(&["wait", "five", "nosuch"])
+        .code(125)
+        .stdout_is("5")
+        .stderr_contains("no container with name or ID \"nosuch\" found: no such container");
+    // a container removed with rm (not --rm) is gone for wait, as in Podman
+    w.run(&["rm", "five"]).ok();
+    w.run(&["wait", "five"]).code(125).stderr_contains("no container with name or ID \"five\" found");
+}
+
+/// `rm -i` of a missing container prints nothing; `start` starts every container it can and reports
+/// the missing one (exit 125); `rm` after the monitor's cleanup emits no second `cleanup` event.
+#[test]
+fn missing_containers_in_rm_and_start_and_one_cleanup_event() {
+    let w = Warren::dev();
+    w.pull(&bb());
+    let img = bb();
+    w.run(&["rm", "-i", "nosuch"]).ok().stdout_is("");
+    w.run(&["create", "--name", "m1", &img, "sleep", "100"]).ok();
+    w.run(&["create", "--name", "m2", &img, "sleep", "100"]).ok();
+    w.run(&["start", "m1", "nosuch", "m2"])
+        .code(125)
+        .stdout_is("m1\nm2")
+        .stderr_contains("no container with name or ID \"nosuch\" found");
+    assert!(status(&w, "m1").starts_with("Up") && status(&w, "m2").starts_with("Up"));
+    w.run(&["rm", "-f", "-t", "0", "-i", "m1", "nosuch"]).ok().stdout_is("m1");
+    w.run(&["rm", "-f", "-t", "0", "m2"]).ok();
+
+    w.run(&["run", "-d", "--name", "once", &img, "true"]).ok();
+    w.run(&["wait", "once"]).ok().stdout_is("0");
+    assert!(wait_for(Duration::from_secs(10), || {
+        let e = w.run(&["events", "--stream=false", "--filter", "container=once", "--format", "{{.Status}}"]);
+        e.lines().contains(&"cleanup")
+    }));
+    w.run(&["rm", "once"]).ok();
+    let e = w.run(&["events", "--stream=false", "--filter", "container=once", "--format", "{{.Status}}"]);
+    e.ok();
+    assert_eq!(e.lines().iter().filter(|l| **l == "cleanup").count(), 1, "{e:?}");
+    assert_eq!(e.lines().last().copied(), Some("remove"), "{e:?}");
+}
+
+/// Exited processes that the slow init of this kind of host has not reaped yet (zombies: the monitor,
+/// pasta) count as gone: `run --rm` with pasta, `start` of a stopped container and `restart` do not
+/// wait for deadlines (before: ~2 s, ~3.7 s and ~5 s).
+#[test]
+fn unreaped_processes_do_not_slow_start_and_stop() {
+    let w = Warren::dev();
+    w.pull(&bb());
+    let img = bb();
+    let fastest = |args: &[&str]| (0..3).map(|_| timed(&w, args)).min().unwrap();
+    let took = fastest(&["run", "--rm", "--network", "pasta", &img, "true"]);
+    assert!(took < Duration::from_millis(1500), "run --rm with pasta took {took:?}");
+    w.run(&["run", "-d", "--name", "again", &img, "sleep", "100"]).ok();
+    let mut starts = vec![];
+    for _ in 0..2 {
+        w.run(&["stop", "-t", "0", "again"]).ok();
+        starts.push(timed(&w, &["start", "again"]));
+    }
+    let took = starts.into_iter().min().unwrap();
+    assert!(took < Duration::from_millis(1500), "start of a stopped container took {took:?}");
+    let took = timed(&w, &["restart", "-t", "0", "again"]);
+    assert!(took < Duration::from_millis(2500), "restart -t 0 took {took:?}");
+    w.run(&["rm", "-f", "-t", "0", "again"]).ok();
 }

@@ -119,7 +119,7 @@ fn network_random_host_port_and_publish_all() {
     let line = w.run(&["port", &id, "80"]).ok().stdout.trim().to_string();
     let port: u16 = line.strip_prefix("0.0.0.0:").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("{line}"));
     assert_eq!(get_until_up(port), "hi\n");
-    w.run(&["rm", "-f", &id]).ok();
+    w.run(&["rm", "-f", "-t", "0", &id]).ok();
 
     let out = w.run(&["run", "-d", "-P", "--expose", "80", &image("busybox"), "sh", "-c", HTTPD]);
     out.ok();
@@ -128,7 +128,7 @@ fn network_random_host_port_and_publish_all() {
     let port: u16 =
         line.strip_prefix("80/tcp -> 0.0.0.0:").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("{line}"));
     assert_eq!(get_until_up(port), "hi\n");
-    w.run(&["rm", "-f", &id]).ok();
+    w.run(&["rm", "-f", "-t", "0", &id]).ok();
 }
 
 fn port_in_use_fails_before_the_container_starts(network: Option<&str>) {
@@ -409,5 +409,5 @@ fn network_keep_id_and_container_network() {
         "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://127.0.0.1/ && exit 0; sleep 0.5; done; exit 1",
     ]);
     out.ok().stdout_is("hi\n");
-    w.run(&["rm", "-f", "netowner"]).ok();
+    w.run(&["rm", "-f", "-t", "0", "netowner"]).ok();
 }

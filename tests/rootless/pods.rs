@@ -67,7 +67,7 @@ fn two_containers_share_localhost(w: &Warren, network: Option<&str>, launcher: O
     assert!(a.ends_with("\nduo\n"), "the pod's hostname is its name: {a}");
     let alone = w.run(&["run", "--rm", &bb, "sh", "-c", ns]).ok().stdout.clone();
     assert_ne!(alone.lines().next(), a.lines().next(), "a container outside the pod shares its IPC namespace");
-    w.run(&["pod", "rm", "-f", "duo"]).ok().stdout_is(&format!("{pod_id}\n"));
+    w.run(&["pod", "rm", "-f", "-t", "0", "duo"]).ok().stdout_is(&format!("{pod_id}\n"));
     assert_nothing_left(w, &infra, launcher);
 }
 
@@ -101,7 +101,7 @@ fn pods_members_reach_each_other_with_crun() {
     w.run(&["--runtime", "crun", "pod", "create", "--name", "c"]).ok();
     w.run(&["--runtime", "crun", "run", "-d", "--pod", "c", &bb, "sh", "-c", "echo via-crun | nc -l -p 9000"]).ok();
     w.run(&["--runtime", "crun", "run", "--rm", "--pod", "c", &bb, "sh", "-c", CLIENT]).ok().stdout_is("via-crun\n");
-    w.run(&["pod", "rm", "-f", "c"]).ok();
+    w.run(&["pod", "rm", "-f", "-t", "0", "c"]).ok();
     w.run(&["ps", "-a", "-q"]).ok().stdout_is("");
 }
 
@@ -142,7 +142,7 @@ fn publish_on_the_pod(w: &Warren, network: Option<&str>, launcher: &str) {
     w.run(&["run", "--rm", "--pod", "web", "--hostname", "x", &bb, "true"])
         .code(125)
         .stderr_contains("cannot set hostname when joining the pod UTS namespace");
-    w.run(&["rm", "-f", &infra]).code(125).stderr_contains("is the infra container of pod");
+    w.run(&["rm", "-f", "-t", "0", &infra]).code(125).stderr_contains("is the infra container of pod");
     w.run(&["pod", "rm", "web"]).code(125).stderr_contains("cannot be removed without force");
     assert_eq!(get_until_up(port), "hi\n", "a refused pod rm changed nothing");
 
@@ -154,7 +154,7 @@ fn publish_on_the_pod(w: &Warren, network: Option<&str>, launcher: &str) {
     assert_eq!(procs(launcher, &infra).len(), 1, "one {launcher} for the pod's infra container");
     assert_eq!(get_until_up(port), "hi\n");
 
-    w.run(&["pod", "rm", "-f", "web"]).ok();
+    w.run(&["pod", "rm", "-f", "-t", "0", "web"]).ok();
     wait_port_free(port);
     assert_nothing_left(w, &infra, Some(launcher));
 }
@@ -285,7 +285,7 @@ fn pods_prune_new_and_without_infra() {
     // Without infra a member has its own network, so it may publish.
     w.run(&["run", "--rm", "--pod", "bare", "-p", "80", &bb, "true"]).ok();
     w.run(&["pod", "create", "--share", "pid", "p"]).code(125).stderr_contains("PID namespace");
-    w.run(&["pod", "rm", "-f", "-a"]).ok();
+    w.run(&["pod", "rm", "-f", "-t", "0", "-a"]).ok();
     w.run(&["ps", "-a", "-q"]).ok().stdout_is("");
     wait_port_free(port);
 }
@@ -330,7 +330,7 @@ fn pods_etc_files_come_from_the_pod() {
     w.run(&["run", "--rm", "--pod", "etc", "--dns", "1.1.1.1", &image("busybox"), "true"])
         .code(125)
         .stderr_contains("must be defined when the pod is created");
-    w.run(&["pod", "rm", "-f", "etc"]).ok();
+    w.run(&["pod", "rm", "-f", "-t", "0", "etc"]).ok();
 }
 
 /// Members started at the same time start their pod's infra container once: one pause, one pasta.
@@ -360,6 +360,6 @@ fn pods_concurrent_members_start_one_infra() {
     let ns = |c: &str| w.run(&["exec", c, "readlink", "/proc/self/ns/net"]).ok().stdout.clone();
     assert_eq!(ns("m0"), ns("m1"));
     assert_eq!(ns("m1"), ns("m2"));
-    w.run(&["pod", "rm", "-f", "race"]).ok();
+    w.run(&["pod", "rm", "-f", "-t", "0", "race"]).ok();
     assert_nothing_left(&w, &infra, Some("pasta"));
 }
