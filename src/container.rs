@@ -201,6 +201,9 @@ pub fn stop(ctx: &Context, state: &State, rec: &ContainerRecord, timeout: u64) -
         let _ = kill(&rec, nix::sys::signal::Signal::SIGKILL);
     }
     let r = wait_exited(ctx, state, &rec.id, Some(Duration::from_secs(10)))?;
+    // The monitor records the exit, then cleans up (unmounts the rootfs, tears down the network): stop
+    // returns once that is done too, so the next command (mount, start, rm) finds a settled container.
+    wait_monitor_gone(&r, Duration::from_secs(10));
     crate::events::emit(&ctx.storage_root, crate::events::Event::container("stop", &r));
     Ok(r)
 }
