@@ -104,7 +104,7 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
         Some(d) => Some(rootfs::Driver::parse(d)?),
         None => None,
     };
-    let rootfs = rootfs::create(store, &image.layers, &container_dir, forced, ctx.rootless)?;
+    let rootfs = rootfs::create(store, &image.layers, &container_dir, forced, ctx.rootless, args.rm)?;
     tracing::debug!("container {name}: storage driver {} ({})", rootfs.driver.name(), rootfs.reason);
 
     // The user and home come from the container's own /etc/passwd.
@@ -207,7 +207,7 @@ fn prepare(ctx: &Context, rec: &ContainerRecord, plan: &ContainerPlan) -> Result
         let store = Store::open(ctx)?;
         let layers: Vec<crate::storage::Digest> =
             serde_json::from_value(rec.config["Layers"].clone()).unwrap_or_default();
-        rootfs::create(&store, &layers, &dir, driver, ctx.rootless)?;
+        rootfs::create(&store, &layers, &dir, driver, ctx.rootless, container::auto_remove(rec))?;
     }
     let bundle = container::bundle_dir(ctx, &rec.id);
     std::fs::create_dir_all(&bundle).with_context(|| format!("creating {}", bundle.display()))?;
