@@ -76,25 +76,45 @@ impl State {
         // WAL lets readers proceed while one writer commits.
         let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")?;
+        // Every command opens and closes the database. By default the last connection to close
+        // checkpoints the WAL into the database and deletes the WAL and shm files, so the next command
+        // creates them again: two fsyncs at close, two at the first write (new WAL header and its
+        // directory) and four file creations/deletions per command, which under I/O load from others
+        // cost more than the rest of `run`. Leave the WAL in place; SQLite's auto-checkpoint (every
+        // 1000 pages) still folds it back now and then. Same durability: synchronous=NORMAL in WAL
+        // mode never fsyncs a commit.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
         let state = State { conn, root: storage_root.to_path_buf() };
         state.migrate().with_context(|| format!("migrating the state database {}", path.display()))?;
         Ok(state)
     }
 
     fn migrate(&self) -> Result<()> {
+        let version = self.schema_version()?;
+        if version >= SCHEMA_VERSION {
+            return Ok(());
+        }
+        // Two commands may open a new database at once (`run` and a `ps` next to it): take the write
+        // lock first, then look at the version again, so only one of them migrates.
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)?;
+        let version = self.schema_version()?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The schema version of the database; an error when a newer Warren wrote it.
+    fn schema_version(&self) -> Result<i64> {
         let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             bail!(
                 "the state database was written by a newer Warren (schema {version}, this one knows {SCHEMA_VERSION}): upgrade Warren"
             );
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.unchecked_transaction()?;
-            tx.execute_batch(sql)?;
-            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
-            tx.commit()?;
-        }
-        Ok(())
+        Ok(version)
     }
 
     /// Add a container; its name must be free.
