@@ -171,6 +171,10 @@ def section(a):
             mode = "rootless" if u != "root" else "root"
             w, p = r.get("warren", []), r.get("podman", [])
             shown = label
+            if name == "ps":
+                f = facts(a.results, u)
+                shown = (f"{label} (listed: Warren {f.get('warren_ps_count', ['?'])[0]}, "
+                         f"Podman {f.get('podman_ps_count', ['?'])[0]})")
             if name == "run-default":
                 f = facts(a.results, u)
                 shown = (f"{label}: Warren {f.get('warren_default_net', ['?'])[0]}, "

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Warren next to Podman on the same machine, same images, same registry: writes a Markdown table on top
-# of docs/performance.md (earlier tables stay below it).
+# of docs/performance.md (earlier tables stay below it). A full run measures for about 5-7 minutes
+# (plus the release build of Warren when it is not built yet).
 #
 #   sudo scripts/bench.sh              # full run: rootless (user dev) and root
 #   BENCH_RUNS=10 sudo scripts/bench.sh
@@ -19,8 +20,8 @@
 #      (run, pull) and of the monitor of a detached container (warren __monitor / conmon), and the floor:
 #      crun run of a prepared bundle and bwrap running true in the same rootfs.
 #
-# Knobs: BENCH_RUNS (runs per command, default 20), BENCH_ROUNDS (interleaved rounds, default 4),
-# BENCH_PULL_RUNS (default 6), BENCH_USERS ("dev root"), BENCH_DIR (default /tmp/warren-bench),
+# Knobs: BENCH_RUNS (runs per command, default 32), BENCH_ROUNDS (interleaved rounds, default 4),
+# BENCH_PULL_RUNS (default 8), BENCH_USERS ("dev root"), BENCH_DIR (default /tmp/warren-bench),
 # BENCH_OUT (default docs/performance.md), BENCH_NO_BUILD=1 (use target/release/warren as it is),
 # BENCH_ONLY (comma list of run,default,create,ps,mem,pull; default all),
 # BENCH_WARREN (another warren binary to measure).
@@ -30,9 +31,9 @@ SELF=$REPO/scripts/bench.sh
 log() { echo "bench: [${SECONDS}s] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-RUNS=${BENCH_RUNS:-20}
+RUNS=${BENCH_RUNS:-32}
 ROUNDS=${BENCH_ROUNDS:-4}
-PULL_RUNS=${BENCH_PULL_RUNS:-6}
+PULL_RUNS=${BENCH_PULL_RUNS:-8}
 PS_COUNT=100
 
 # ------------------------------------------------------------------------------------------------
@@ -267,14 +268,19 @@ log "measured in $(( SECONDS - t_measure ))s"
 OUTFILE=${BENCH_OUT:-$REPO/docs/performance.md}
 # The exact command, with every knob that differs from its default.
 cmdline="sudo scripts/bench.sh"
-[ "$RUNS" = 20 ] || cmdline="BENCH_RUNS=$RUNS $cmdline"
+[ "$RUNS" = 32 ] || cmdline="BENCH_RUNS=$RUNS $cmdline"
 [ "$ROUNDS" = 4 ] || cmdline="BENCH_ROUNDS=$ROUNDS $cmdline"
-[ "$PULL_RUNS" = 6 ] || cmdline="BENCH_PULL_RUNS=$PULL_RUNS $cmdline"
+[ "$PULL_RUNS" = 8 ] || cmdline="BENCH_PULL_RUNS=$PULL_RUNS $cmdline"
 [ -z "${BENCH_ONLY:-}" ] || cmdline="BENCH_ONLY=$BENCH_ONLY $cmdline"
 [ "${BENCH_USERS:-dev root}" = "dev root" ] || cmdline="BENCH_USERS='$BENCH_USERS' $cmdline"
 [ -z "${BENCH_WARREN:-}" ] || cmdline="BENCH_WARREN=$BENCH_WARREN $cmdline"
+if [ -n "${BENCH_WARREN:-}" ]; then
+  wversion="$("$W" --version), the binary $BENCH_WARREN"
+else
+  wversion="$("$W" --version) ($(git -C "$REPO" describe --always --dirty 2>/dev/null || echo "?"))"
+fi
 python3 "$REPO/scripts/bench-table.py" --results "$RES" --out "$OUTFILE" --users "${BENCH_USERS:-dev root}" \
   --date "$started" --load "$load_before → $load_after" --command "$cmdline" \
-  --warren-version "$("$W" --version) ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'))" \
+  --warren-version "$wversion" \
   --podman-version "$(podman --version)" --image "$IMG" --big "$BIG"
 log "wrote $OUTFILE"
