@@ -184,6 +184,9 @@ EOF
     }
     pull_clean
     mkdir -p "$pw" "$pp" "$pr"
+    # Let what was just deleted (here and by the sections before) age out of that window: it is 5 s
+    # once the inode tables are written back, minutes while they are dirty.
+    sync; sleep 6
     RUNS=$PULL_RUNS ROUNDS=$(( PULL_RUNS < 2 ? 1 : 2 )) WARMUP=1 hf pull -S sh -- \
       -n warren "d=\$(mktemp -d -p $pw) && $W --root \$d pull -q $BIG" \
       -n podman "d=\$(mktemp -d -p $pp) && podman --root \$d --runroot $pr/\${d##*/} --storage-driver overlay pull -q --tls-verify=false $BIG"
