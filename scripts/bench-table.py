@@ -105,6 +105,37 @@ def machine():
     return f"{cores} cores ({model}), {mem} RAM, kernel {kernel}, /tmp on {fs}"
 
 
+def targets(a, users):
+    """The issue's targets (ratios in one run), each checked against this run's medians."""
+    rows = []
+    for u in users:
+        mode = "rootless" if u != "root" else "root"
+        r = pooled(a.results, u, "run-none")
+        w, p, c = r.get("warren", []), r.get("podman", []), r.get("crun", [])
+        f = facts(a.results, u)
+        pull = pooled(a.results, u, "pull")
+        checks = [
+            (f"`run --rm true` ≤ 0.2 × Podman ({mode})", w, p, 0.2),
+            (f"`run --rm true` ≤ 2 × `crun run` ({mode})", w, c, 2.0),
+            (f"cold pull ≤ 0.5 × Podman ({mode})", pull.get("warren", []), pull.get("podman", []), 0.5),
+        ]
+        for label, x, y, limit in checks:
+            if x and y:
+                q = statistics.median(x) / statistics.median(y)
+                rows.append((label, q, limit))
+        for key, what in [("run_rss", "`run --rm`"), ("pull_rss", "cold pull")]:
+            wv, pv = mem_median(f.get("warren_" + key)), mem_median(f.get("podman_" + key))
+            if wv is not None and pv:
+                rows.append((f"peak memory of {what} ≤ 0.3 × Podman ({mode})", wv / pv, 0.3))
+    if not rows:
+        return []
+    out = ["", "Targets (issue 6), from the medians above:", "",
+           "| target | measured ratio | met |", "| --- | --- | --- |"]
+    for label, q, limit in rows:
+        out.append(f"| {label} | {q:.2f} | {'yes' if q <= limit else '**no**'} |")
+    return out
+
+
 def section(a):
     users = a.users.split()
     lines = [f"## {a.date}", ""]
@@ -139,7 +170,16 @@ def section(a):
                 continue
             mode = "rootless" if u != "root" else "root"
             w, p = r.get("warren", []), r.get("podman", [])
-            lines.append(f"| {label} | {mode} | {fmt_time(w)} | {fmt_time(p)} | {ratio(w, p)} |")
+            shown = label
+            if name == "ps":
+                f = facts(a.results, u)
+                shown = (f"{label} (listed: Warren {f.get('warren_ps_count', ['?'])[0]}, "
+                         f"Podman {f.get('podman_ps_count', ['?'])[0]})")
+            if name == "run-default":
+                f = facts(a.results, u)
+                shown = (f"{label}: Warren {f.get('warren_default_net', ['?'])[0]}, "
+                         f"Podman {f.get('podman_default_net', ['?'])[0]}")
+            lines.append(f"| {shown} | {mode} | {fmt_time(w)} | {fmt_time(p)} | {ratio(w, p)} |")
             if "crun" in r:
                 floors.append((mode, w, r["crun"], r.get("bwrap", [])))
     for u in users:
@@ -152,6 +192,7 @@ def section(a):
             if wv is None and pv is None:
                 continue
             lines.append(f"| {label} | {mode} | {fmt_mib(wv)} | {fmt_mib(pv)} | {mem_ratio(wv, pv)} |")
+    lines += targets(a, users)
     if floors:
         lines.append("")
         lines.append("The floor (same rootfs, `true`, `--network none` equivalents):")

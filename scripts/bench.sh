@@ -1,6 +1,7 @@
 #!/bin/bash
 # Warren next to Podman on the same machine, same images, same registry: writes a Markdown table on top
-# of docs/performance.md (earlier tables stay below it).
+# of docs/performance.md (earlier tables stay below it). A full run measures for about 5-7 minutes
+# (plus the release build of Warren when it is not built yet).
 #
 #   sudo scripts/bench.sh              # full run: rootless (user dev) and root
 #   BENCH_RUNS=10 sudo scripts/bench.sh
@@ -19,20 +20,20 @@
 #      (run, pull) and of the monitor of a detached container (warren __monitor / conmon), and the floor:
 #      crun run of a prepared bundle and bwrap running true in the same rootfs.
 #
-# Knobs: BENCH_RUNS (runs per command, default 20), BENCH_ROUNDS (interleaved rounds, default 4),
-# BENCH_PULL_RUNS (default 6), BENCH_USERS ("dev root"), BENCH_DIR (default /tmp/warren-bench),
+# Knobs: BENCH_RUNS (runs per command, default 32), BENCH_ROUNDS (interleaved rounds, default 4),
+# BENCH_PULL_RUNS (default 8), BENCH_USERS ("dev root"), BENCH_DIR (default /tmp/warren-bench),
 # BENCH_OUT (default docs/performance.md), BENCH_NO_BUILD=1 (use target/release/warren as it is),
 # BENCH_ONLY (comma list of run,default,create,ps,mem,pull; default all),
 # BENCH_WARREN (another warren binary to measure).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SELF=$REPO/scripts/bench.sh
-log() { echo "bench: $*" >&2; }
+log() { echo "bench: [${SECONDS}s] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-RUNS=${BENCH_RUNS:-20}
+RUNS=${BENCH_RUNS:-32}
 ROUNDS=${BENCH_ROUNDS:-4}
-PULL_RUNS=${BENCH_PULL_RUNS:-6}
+PULL_RUNS=${BENCH_PULL_RUNS:-8}
 PS_COUNT=100
 
 # ------------------------------------------------------------------------------------------------
@@ -49,6 +50,9 @@ measure() {
   local w="$W --root $WS"
   local p="podman --root $PS --runroot $PRUN --storage-driver overlay"
   fact() { echo "$1=$2" >> "$OUT/facts"; }
+  maxrss() { # the engine's peak RSS in KiB (GNU time -v: the largest of it and its waited-for children)
+    /usr/bin/time -v "$@" 2>&1 > /dev/null | sed -n 's/.*Maximum resident set size (kbytes): //p'
+  }
   want() { case ",${ONLY:-run,default,create,ps,mem,pull}," in *",$1,"*) return 0 ;; esac; return 1; }
   : > "$OUT/facts"
 
@@ -60,7 +64,7 @@ measure() {
     while [ "$1" != -- ]; do opts+=("$1"); shift; done; shift
     case " ${opts[*]} " in *" -S "*) ;; *) opts+=(-N) ;; esac  # no shell unless one is asked for
     for r in $(seq 1 "$ROUNDS"); do
-      hyperfine --style none --warmup 2 --runs "$per" "${opts[@]}" --export-json "$OUT/$name.$r.json" "$@" \
+      hyperfine --style none --warmup "${WARMUP:-2}" --runs "$per" "${opts[@]}" --export-json "$OUT/$name.$r.json" "$@" \
         > /dev/null 2>> "$OUT/hyperfine.log" || { log "hyperfine $name failed; see $OUT/hyperfine.log"; return 1; }
     done
   }
@@ -103,8 +107,11 @@ EOF
 
   # The default network: what each engine gives a container when --network is not given.
   local wnet pnet
-  wnet=$($w run --rm "$IMG" sh -c 'ls /sys/class/net | grep -vx lo | head -n1' 2>/dev/null) || wnet=FAIL
-  pnet=$($p run --rm "$IMG" sh -c 'ls /sys/class/net | grep -vx lo | head -n1' 2>/dev/null) || pnet=FAIL
+  # /proc/net/dev lists the interfaces of the process's own network namespace (a /sys bind-mounted from
+  # the host would not)
+  local ifaces="sed -n '3,\$p' /proc/net/dev | cut -d: -f1 | tr -d ' ' | grep -vx lo | head -n1"
+  wnet=$($w run --rm "$IMG" sh -c "$ifaces" 2>/dev/null) || wnet=FAIL
+  pnet=$($p run --rm "$IMG" sh -c "$ifaces" 2>/dev/null) || pnet=FAIL
   fact warren_default_net "${wnet:-none}"
   fact podman_default_net "${pnet:-none}"
   if want default && [ "$wnet" != FAIL ] && [ "$pnet" != FAIL ]; then
@@ -135,9 +142,6 @@ EOF
 
   want mem && {
   log "[$(id -un)] peak memory"
-  maxrss() { # the engine's peak RSS in KiB (GNU time -v: the largest of it and its waited-for children)
-    /usr/bin/time -v "$@" 2>&1 > /dev/null | sed -n 's/.*Maximum resident set size (kbytes): //p'
-  }
   for i in 1 2 3 4 5; do
     fact warren_run_rss "$(maxrss $w run --rm --network none "$IMG" true)"
     fact podman_run_rss "$(maxrss $p run --rm --network none "$IMG" true)"
@@ -165,21 +169,33 @@ EOF
 
   if want pull && [ -n "$BIG" ]; then
     log "[$(id -un)] cold pull of $BIG into empty storage"
-    local pw=$BD/pull-warren pp=$BD/pull-podman pr=$PRUN-pull
-    local wp="$W --root $pw" pp_="podman --root $pp --runroot $pr --storage-driver overlay"
-    # Emptying the storage: inside each engine's own user namespace when rootless (subordinate owners).
+    # Every run pulls into a new, empty storage directory (mktemp); all of them are deleted
+    # only at the end. Deleting the previous run's tree just before the next run would measure the
+    # file system instead: ext4 without a journal (this machine) skips inodes freed in the last seconds
+    # when it allocates new ones, one by one, and a pull creates thousands of files.
+    # Podman refuses a runroot longer than 50 characters.
+    local pw=$BD/pull-warren pp=$BD/pull-podman pr=${PRUN%/*}/wbp
+    # Podman keeps each graph root's overlay directory mounted (in its own namespace when rootless);
+    # rootless, the files belong to subordinate ids: remove them from inside each engine's namespace.
     local wun="" pun=""
-    [ "$uid" = 0 ] || { wun="$wp unshare"; pun="$pp_ unshare"; }
-    local wclean="$wun rm -rf $pw" pclean="$pun sh -c 'umount $pp/overlay 2>/dev/null; rm -rf $pp $pr'"
-    sh -c "$wclean"; sh -c "$pclean"
-    RUNS=$PULL_RUNS ROUNDS=$(( PULL_RUNS < 2 ? 1 : 2 )) hf pull \
-      -S sh --prepare "$wclean" --prepare "$pclean" -- \
-      -n warren "$wp pull -q $BIG" \
-      -n podman "$pp_ pull -q --tls-verify=false $BIG"
-    sh -c "$wclean"; sh -c "$pclean"
-    fact warren_pull_rss "$(maxrss $wp pull -q "$BIG")"
-    fact podman_pull_rss "$(maxrss $pp_ pull -q --tls-verify=false "$BIG")"
-    sh -c "$wclean"; sh -c "$pclean"
+    [ "$uid" = 0 ] || { wun="$W --root $pw unshare"; pun="podman --root $pp/rss --runroot $pr/rss --storage-driver overlay unshare"; }
+    pull_clean() {
+      [ ! -e "$pp" ] || $pun sh -c "for m in $pp/*/overlay; do umount \$m 2>/dev/null; done; rm -rf $pp" ||
+        log "cannot remove $pp"
+      [ ! -e "$pw" ] || $wun rm -rf "$pw" || log "cannot remove $pw"
+      rm -rf "$pr"
+    }
+    pull_clean
+    mkdir -p "$pw" "$pp" "$pr"
+    # Let what was just deleted (here and by the sections before) age out of that window: it is 5 s
+    # once the inode tables are written back, minutes while they are dirty.
+    sync; sleep 6
+    RUNS=$PULL_RUNS ROUNDS=$(( PULL_RUNS < 2 ? 1 : 2 )) WARMUP=1 hf pull -S sh -- \
+      -n warren "d=\$(mktemp -d -p $pw) && $W --root \$d pull -q $BIG" \
+      -n podman "d=\$(mktemp -d -p $pp) && podman --root \$d --runroot $pr/\${d##*/} --storage-driver overlay pull -q --tls-verify=false $BIG"
+    fact warren_pull_rss "$(maxrss "$W" --root "$pw/rss" pull -q "$BIG")"
+    fact podman_pull_rss "$(maxrss podman --root "$pp/rss" --runroot "$pr/rss" --storage-driver overlay pull -q --tls-verify=false "$BIG")"
+    pull_clean
   fi
   log "[$(id -un)] done"
 }
@@ -236,6 +252,7 @@ RES=$BENCH_DIR/results
 rm -rf "$RES"; mkdir -p "$RES"
 chmod 0755 "$BENCH_DIR"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+t_measure=$SECONDS
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 for u in ${BENCH_USERS:-dev root}; do
   out=$RES/$u
@@ -252,12 +269,24 @@ for u in ${BENCH_USERS:-dev root}; do
   fi
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+log "measured in $(( SECONDS - t_measure ))s"
 
 OUTFILE=${BENCH_OUT:-$REPO/docs/performance.md}
+# The exact command, with every knob that differs from its default.
 cmdline="sudo scripts/bench.sh"
-[ "$RUNS" = 20 ] || cmdline="BENCH_RUNS=$RUNS $cmdline"
+[ "$RUNS" = 32 ] || cmdline="BENCH_RUNS=$RUNS $cmdline"
+[ "$ROUNDS" = 4 ] || cmdline="BENCH_ROUNDS=$ROUNDS $cmdline"
+[ "$PULL_RUNS" = 8 ] || cmdline="BENCH_PULL_RUNS=$PULL_RUNS $cmdline"
+[ -z "${BENCH_ONLY:-}" ] || cmdline="BENCH_ONLY=$BENCH_ONLY $cmdline"
+[ "${BENCH_USERS:-dev root}" = "dev root" ] || cmdline="BENCH_USERS='$BENCH_USERS' $cmdline"
+[ -z "${BENCH_WARREN:-}" ] || cmdline="BENCH_WARREN=$BENCH_WARREN $cmdline"
+if [ -n "${BENCH_WARREN:-}" ]; then
+  wversion="$("$W" --version), the binary $BENCH_WARREN"
+else
+  wversion="$("$W" --version) ($(git -C "$REPO" describe --always --dirty 2>/dev/null || echo "?"))"
+fi
 python3 "$REPO/scripts/bench-table.py" --results "$RES" --out "$OUTFILE" --users "${BENCH_USERS:-dev root}" \
   --date "$started" --load "$load_before → $load_after" --command "$cmdline" \
-  --warren-version "$("$W" --version) ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'))" \
+  --warren-version "$wversion" \
   --podman-version "$(podman --version)" --image "$IMG" --big "$BIG"
 log "wrote $OUTFILE"

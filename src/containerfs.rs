@@ -72,7 +72,7 @@ fn ensure_mounted(ctx: &Context, rec: &ContainerRecord) -> Result<(PathBuf, bool
     }
     let store = crate::storage::Store::open(ctx)?;
     let layers: Vec<crate::storage::Digest> = serde_json::from_value(rec.config["Layers"].clone()).unwrap_or_default();
-    rootfs::create(&store, &layers, &dir, driver, ctx.rootless)
+    rootfs::create(&store, &layers, &dir, driver, ctx.rootless, container::auto_remove(rec))
         .with_context(|| format!("mounting the root filesystem of container {}", rec.name))?;
     Ok((merged, true))
 }

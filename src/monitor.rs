@@ -167,19 +167,88 @@ pub fn supervise_notify(
     Ok(code)
 }
 
+/// Wait until the runtime has written the pid file (Some(pid)) or exited without one (None).
 fn wait_for_pid(child: &mut Child, pid_file: &Path) -> Option<i64> {
-    let mut delay = Duration::from_micros(200);
-    loop {
-        if let Ok(s) = std::fs::read_to_string(pid_file) {
-            if let Ok(p) = s.trim().parse::<i64>() {
+    let read = || std::fs::read_to_string(pid_file).ok().and_then(|s| s.trim().parse::<i64>().ok());
+    // Woken by the kernel: inotify on the bundle for the pid file, a pidfd for the runtime's exit.
+    if let Some(w) = PidFileWatch::new(child.id(), pid_file) {
+        loop {
+            if let Some(p) = read() {
                 return Some(p);
             }
+            if let Ok(Some(_)) = child.try_wait() {
+                return read();
+            }
+            if !w.wait() {
+                break; // poll failed: fall back to polling the file
+            }
+        }
+    }
+    let mut delay = Duration::from_micros(200);
+    loop {
+        if let Some(p) = read() {
+            return Some(p);
         }
         if let Ok(Some(_)) = child.try_wait() {
-            return None;
+            return read();
         }
         std::thread::sleep(delay);
         delay = (delay * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// An inotify watch on the directory of the pid file and a pidfd of the runtime (Linux ≥ 5.3). Without
+/// them the monitor polls the file with a backoff, which adds up to the last sleep to every start.
+struct PidFileWatch {
+    inotify: std::os::fd::OwnedFd,
+    pidfd: std::os::fd::OwnedFd,
+}
+
+impl PidFileWatch {
+    fn new(pid: u32, pid_file: &Path) -> Option<PidFileWatch> {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        let dir = std::ffi::CString::new(pid_file.parent()?.as_os_str().as_bytes()).ok()?;
+        // SAFETY: plain syscalls; each returned descriptor is owned right away.
+        unsafe {
+            let fd = libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK);
+            if fd < 0 {
+                return None;
+            }
+            let inotify = std::os::fd::OwnedFd::from_raw_fd(fd);
+            if libc::inotify_add_watch(fd, dir.as_ptr(), libc::IN_MOVED_TO | libc::IN_CLOSE_WRITE) < 0 {
+                return None;
+            }
+            let pfd = libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) as i32;
+            if pfd < 0 {
+                return None;
+            }
+            Some(PidFileWatch { inotify, pidfd: std::os::fd::OwnedFd::from_raw_fd(pfd) })
+        }
+    }
+
+    /// Block until something happened in the directory or the runtime exited; false if poll fails.
+    fn wait(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut fds = [
+            libc::pollfd { fd: self.inotify.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: self.pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+        ];
+        loop {
+            // SAFETY: fds is a valid array of pollfd for the duration of the call.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+            if n >= 0 {
+                break;
+            }
+            if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                return false;
+            }
+        }
+        // Drain the events; what happened is read from the file system and the child.
+        let mut buf = [0u8; 4096];
+        // SAFETY: buf is valid for its length; the descriptor is non-blocking.
+        while unsafe { libc::read(self.inotify.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+        true
     }
 }
 

@@ -82,7 +82,7 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
     let id = plan::new_id();
     let name = match &args.name {
         Some(n) => validate_name(n)?,
-        None => plan::random_name(&id),
+        None => free_random_name(state, &id)?,
     };
     // 2. Id mapping (the engine namespace was entered by Context::new; nested mappings per --userns).
     let userns = UsernsMode::parse(args.userns.as_deref(), ctx)?;
@@ -115,7 +115,7 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
         Some(d) => Some(rootfs::Driver::parse(d)?),
         None => None,
     };
-    let rootfs = rootfs::create(store, &image.layers, &container_dir, forced, ctx.rootless)?;
+    let rootfs = rootfs::create(store, &image.layers, &container_dir, forced, ctx.rootless, args.rm)?;
     tracing::debug!("container {name}: storage driver {} ({})", rootfs.driver.name(), rootfs.reason);
 
     // The user and home come from the container's own /etc/passwd.
@@ -242,7 +242,7 @@ fn prepare(
         let store = Store::open(ctx)?;
         let layers: Vec<crate::storage::Digest> =
             serde_json::from_value(rec.config["Layers"].clone()).unwrap_or_default();
-        rootfs::create(&store, &layers, &dir, driver, ctx.rootless)?;
+        rootfs::create(&store, &layers, &dir, driver, ctx.rootless, container::auto_remove(rec))?;
     }
     let bundle = container::bundle_dir(ctx, &rec.id);
     std::fs::create_dir_all(&bundle).with_context(|| format!("creating {}", bundle.display()))?;
@@ -539,6 +539,20 @@ fn resource_limits(ctx: &Context, args: &RunArgs) -> Result<Limits> {
         ));
     }
     Ok((memory, cpus, pids))
+}
+
+/// A generated name no container has yet. There are only 400 adjective_noun pairs, so from a few
+/// dozen containers on a new one often draws a taken pair: then a number is added (Podman adds one too
+/// when it draws again).
+fn free_random_name(state: &State, id: &str) -> Result<String> {
+    let base = plan::random_name(id);
+    let mut name = base.clone();
+    let mut n = 0;
+    while state.name_in_use(&name)? {
+        n += 1;
+        name = format!("{base}{n}");
+    }
+    Ok(name)
 }
 
 /// Podman's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.

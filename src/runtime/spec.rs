@@ -678,7 +678,7 @@ pub fn write(bundle: &Path, spec: &Spec) -> Result<()> {
     let data = serde_json::to_vec_pretty(spec).map_err(|e| err(std::io::Error::other(e)))?;
     let mut f = std::fs::File::create(&tmp).map_err(err)?;
     f.write_all(&data).map_err(err)?;
-    f.sync_all().map_err(err)?;
+    // No fsync: the bundle is scratch in the runtime directory, written again at every start.
     drop(f);
     std::fs::rename(&tmp, &path).map_err(err)?;
     Ok(())

@@ -242,29 +242,54 @@ impl<R: Read> Read for Hashing<'_, R> {
     }
 }
 
-/// The extractor's end of the decompression pipeline.
+/// Size of the chunks of tar stream passed from the decompressing thread to the extracting one.
+const CHUNK: usize = 256 * 1024;
+
+/// The extractor's end of the decompression pipeline: chunks of `(buffer, bytes used)`. Each emptied
+/// buffer goes back to the producer, which fills it again (instead of allocating and zeroing a new one
+/// per chunk).
 struct ChannelReader {
-    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    rx: std::sync::mpsc::Receiver<(Vec<u8>, usize)>,
+    back: std::sync::mpsc::Sender<Vec<u8>>,
     chunk: Vec<u8>,
+    len: usize,
     pos: usize,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos >= self.chunk.len() {
+        while self.pos >= self.len {
             match self.rx.recv() {
-                Ok(c) => {
-                    self.chunk = c;
+                Ok((c, len)) => {
+                    let used = std::mem::replace(&mut self.chunk, c);
+                    if !used.is_empty() {
+                        let _ = self.back.send(used); // the producer may be done already
+                    }
+                    self.len = len;
                     self.pos = 0;
                 }
                 Err(_) => return Ok(0), // the producer is done (or failed: it reports why)
             }
         }
-        let n = buf.len().min(self.chunk.len() - self.pos);
+        let n = buf.len().min(self.len - self.pos);
         buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
     }
+}
+
+/// Read until `buf` is full or the stream ends; returns how much was read.
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 /// Options for one extraction.
@@ -290,50 +315,38 @@ pub fn extract_layer(
         .ok_or_else(|| ExtractError::MediaType { layer: label.clone(), media_type: media_type.to_string() })?;
     let read_err = |source| ExtractError::Read { layer: label.clone(), source };
     let mut compressed = Hashing::new(reader, Some(progress));
-    // Two stages in parallel: this thread reads, hashes and decompresses; a scoped thread creates the
-    // files (bounded by file creation on disk). Chunks go through a small bounded channel.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
-    let failed = std::sync::atomic::AtomicBool::new(false);
+    // Two stages in parallel, balanced for two cores: this thread reads, hashes the blob and
+    // decompresses; a scoped thread hashes the tar stream (the diff ID) and creates the files. Chunks go
+    // through a small bounded channel; emptied buffers come back through another.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(8);
+    let (back, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
     let (extracted, produced) = std::thread::scope(|s| {
-        let failed = &failed;
         let worker = s.spawn(move || {
-            let mut r = ChannelReader { rx, chunk: Vec::new(), pos: 0 };
-            let res = extract_tar(&mut r, dest, opts, label);
-            if res.is_err() {
-                failed.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-            res
+            let mut r = Hashing::new(ChannelReader { rx, back, chunk: Vec::new(), len: 0, pos: 0 }, None);
+            let stats = extract_tar(&mut r, dest, opts, label)?;
+            // The diff ID covers the whole stream: hash the padding after the end-of-archive marker too.
+            io::copy(&mut r, &mut io::sink()).map_err(|source| ExtractError::Read { layer: label.clone(), source })?;
+            Ok((stats, (r.digest(), r.count)))
         });
-        let produced = (|| -> io::Result<(Digest, u64)> {
-            let decoder: Box<dyn Read + '_> = match compression {
+        let produced = (|| -> io::Result<()> {
+            let mut decoder: Box<dyn Read + '_> = match compression {
                 Compression::None => Box::new(&mut compressed),
                 Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(&mut compressed)),
                 Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(&mut compressed)?),
             };
-            let mut tar_stream = Hashing::new(decoder, None);
-            let mut sender = Some(tx);
             loop {
-                let mut chunk = vec![0u8; 256 * 1024];
-                let n = tar_stream.read(&mut chunk)?;
+                let mut chunk = recycled.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+                let n = read_full(&mut decoder, &mut chunk)?;
                 if n == 0 {
-                    break;
+                    return Ok(());
                 }
-                chunk.truncate(n);
-                if let Some(tx) = &sender {
-                    if tx.send(chunk).is_err() {
-                        // The extractor stopped: failed (its error is the one to report, stop reading)
-                        // or reached the end-of-archive marker (hash the padding after it too, so the
-                        // diff ID covers the whole stream).
-                        if failed.load(std::sync::atomic::Ordering::SeqCst) {
-                            return Ok((tar_stream.digest(), tar_stream.count));
-                        }
-                        sender = None;
-                    }
+                // A send fails only when the extractor stopped on an error: that is the one to report.
+                if tx.send((chunk, n)).is_err() || n < CHUNK {
+                    return Ok(());
                 }
             }
-            drop(sender);
-            Ok((tar_stream.digest(), tar_stream.count))
         })();
+        drop(tx);
         let extracted = worker.join().unwrap_or_else(|_| {
             Err(ExtractError::Read { layer: label.clone(), source: io::Error::other("the extraction thread panicked") })
         });
@@ -343,7 +356,7 @@ pub fn extract_layer(
         // A failed read or decompression cut the tar stream short: that is the cause to report.
         (Err(ExtractError::Read { .. }) | Ok(_), Err(e)) => return Err(read_err(e)),
         (Err(e), _) => return Err(e),
-        (Ok(st), Ok(p)) => (st, p),
+        (Ok(st), Ok(())) => st,
     };
     stats.tar_size = tar_size;
     io::copy(&mut compressed, &mut io::sink()).map_err(read_err)?;

@@ -50,8 +50,17 @@ pub struct Rootfs {
     pub dir: PathBuf,
 }
 
-/// Build the root filesystem for `layers` (chain IDs, bottom first) under `dir`.
-pub fn create(store: &Store, layers: &[Digest], dir: &Path, forced: Option<Driver>, rootless: bool) -> Result<Rootfs> {
+/// Build the root filesystem for `layers` (chain IDs, bottom first) under `dir`. `volatile` (for
+/// containers removed when they exit, `--rm`, as Podman does) mounts the kernel overlay with
+/// `volatile`: see [`mount_overlay`].
+pub fn create(
+    store: &Store,
+    layers: &[Digest],
+    dir: &Path,
+    forced: Option<Driver>,
+    rootless: bool,
+    volatile: bool,
+) -> Result<Rootfs> {
     let merged = dir.join("merged");
     for d in ["upper", "work", "merged"] {
         std::fs::create_dir_all(dir.join(d)).with_context(|| format!("creating {}", dir.join(d).display()))?;
@@ -71,7 +80,7 @@ pub fn create(store: &Store, layers: &[Digest], dir: &Path, forced: Option<Drive
     let mut failures = vec![];
     for driver in order {
         let attempt = match driver {
-            Driver::Overlay => mount_overlay(&lowers, dir, rootless),
+            Driver::Overlay => mount_overlay(&lowers, dir, rootless, volatile),
             Driver::FuseOverlayfs => mount_fuse_overlayfs(&lowers, dir),
             Driver::Vfs => copy_layers(store, layers, &merged),
         };
@@ -103,7 +112,26 @@ fn join_paths(paths: &[PathBuf]) -> String {
 
 /// The kernel overlay. Rootless it must be mounted inside the user namespace with `userxattr`
 /// (Linux ≥ 5.11), which is where the engine runs.
-fn mount_overlay(lowers: &[PathBuf], dir: &Path, rootless: bool) -> Result<()> {
+///
+/// `volatile` (Linux ≥ 5.10) is for a writable layer that is thrown away when the container exits:
+/// without it, unmounting the overlay syncs the whole upper filesystem (`sync_filesystem` of the
+/// partition holding the storage, everything anyone wrote there), which on a busy host costs more
+/// than the rest of `run --rm` together. Podman mounts `--rm` containers volatile too. A kernel
+/// without it refuses the option; then the overlay is mounted without it.
+fn mount_overlay(lowers: &[PathBuf], dir: &Path, rootless: bool, volatile: bool) -> Result<()> {
+    if volatile {
+        // A volatile mount that was not unmounted cleanly (crash, engine namespace gone) leaves
+        // work/incompat/volatile, and the kernel refuses to mount that upper again until it is gone.
+        let _ = std::fs::remove_dir_all(dir.join("work/incompat"));
+        match mount_overlay_with(lowers, dir, rootless, ",volatile") {
+            Ok(()) => return Ok(()),
+            Err(e) => tracing::debug!("overlay with volatile: {e:#}; mounting it without"),
+        }
+    }
+    mount_overlay_with(lowers, dir, rootless, "")
+}
+
+fn mount_overlay_with(lowers: &[PathBuf], dir: &Path, rootless: bool, extra: &str) -> Result<()> {
     let mut data = format!(
         "lowerdir={},upperdir={},workdir={}",
         join_paths(lowers),
@@ -113,6 +141,7 @@ fn mount_overlay(lowers: &[PathBuf], dir: &Path, rootless: bool) -> Result<()> {
     if rootless {
         data.push_str(",userxattr");
     }
+    data.push_str(extra);
     nix::mount::mount(
         Some("overlay"),
         &dir.join("merged"),
@@ -196,7 +225,7 @@ pub fn probe(scratch: &Path, forced: Option<Driver>, rootless: bool) -> Result<(
     let mut chosen = None;
     for driver in order {
         let attempt = match driver {
-            Driver::Overlay => mount_overlay(std::slice::from_ref(&lower), &dir, rootless),
+            Driver::Overlay => mount_overlay(std::slice::from_ref(&lower), &dir, rootless, true),
             Driver::FuseOverlayfs => mount_fuse_overlayfs(std::slice::from_ref(&lower), &dir),
             Driver::Vfs => Ok(()),
         };
