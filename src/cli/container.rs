@@ -314,7 +314,45 @@ fn targets(state: &State, names: &[String], all: bool) -> Result<Vec<String>> {
     Ok(names.to_vec())
 }
 
+/// The `ps --filter` keys Warren implements, checked before anything is listed: an unknown key or a bad
+/// value must fail (exit 125), never silently match everything (`ps -aq --filter lable=x | xargs rm`).
+const PS_FILTERS: &[&str] = &["ancestor", "exited", "id", "label", "name", "pod", "status"];
+/// The container states `--filter status=` accepts (Podman's list).
+pub const PS_STATUSES: &[&str] = &["created", "running", "paused", "stopped", "exited", "unknown"];
+
+fn parse_ps_filters(filters: &[String]) -> Result<Vec<(String, String)>> {
+    let mut out = vec![];
+    for f in filters {
+        let Some((k, v)) = f.split_once('=') else {
+            bail!(ExitError::new(
+                EXIT_ENGINE,
+                format!("invalid filter {f:?}: expected KEY=VALUE ({})", PS_FILTERS.join(", "))
+            ));
+        };
+        if !PS_FILTERS.contains(&k) {
+            bail!(ExitError::new(
+                EXIT_ENGINE,
+                format!("{k:?} is an invalid filter: valid filters are {}", PS_FILTERS.join(", "))
+            ));
+        }
+        match k {
+            "status" if !PS_STATUSES.contains(&v) => bail!(ExitError::new(
+                EXIT_ENGINE,
+                format!("invalid filter {f:?}: {v:?} is not a valid status ({})", PS_STATUSES.join(", "))
+            )),
+            "exited" if v.parse::<i32>().is_err() => bail!(ExitError::new(
+                EXIT_ENGINE,
+                format!("invalid filter {f:?}: exited takes an exit code (a number)")
+            )),
+            _ => {}
+        }
+        out.push((k.to_string(), v.to_string()));
+    }
+    Ok(out)
+}
+
 pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
+    let filters = parse_ps_filters(&args.filter)?;
     let state = State::open(&ctx.storage_root)?;
     let mut list = vec![];
     for c in state.list()? {
@@ -323,8 +361,8 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
     if !args.all && !args.latest && args.last.is_none() {
         list.retain(|c| c.state == "running" || c.state == "paused");
     }
-    for f in &args.filter {
-        let (k, v) = f.split_once('=').unwrap_or((f.as_str(), ""));
+    for (k, v) in &filters {
+        let (k, v) = (k.as_str(), v.as_str());
         list.retain(|c| match k {
             "status" => c.state == v || (v == "exited" && c.state == "stopped"),
             "name" => c.name.contains(v),
@@ -339,7 +377,7 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
             "label" => c.config["Labels"].as_array().is_some_and(|ls| {
                 ls.iter().filter_map(|l| l.as_str()).any(|l| l == v || l.split('=').next() == Some(v))
             }),
-            _ => true,
+            _ => unreachable!("checked by parse_ps_filters"),
         });
     }
     if args.latest {
