@@ -294,6 +294,21 @@ pub fn resolve_user(rootfs: &Path, spec: &str, group_add: &[String]) -> Result<R
             additional_gids.push(n);
         }
     }
+    // (uid_t)-1 means "leave unchanged" to setresuid/setresgid: the process would keep running as root.
+    let check = |what: &str, id: u32| -> Result<()> {
+        if id == u32::MAX {
+            bail!(user_error(format!(
+                "invalid {what} {id} in user {spec:?}: ids must be less than {} (2^32-1 is not a valid id)",
+                u32::MAX
+            )));
+        }
+        Ok(())
+    };
+    check("uid", uid)?;
+    check("gid", gid)?;
+    for g in &additional_gids {
+        check("group", *g)?;
+    }
     Ok(ResolvedUser { uid, gid, home, additional_gids })
 }
 
@@ -597,6 +612,9 @@ mod tests {
         assert_eq!((u.uid, u.gid, u.home.as_str(), u.additional_gids), (4242, 0, "/", vec![2000]));
         assert!(resolve_user(d.path(), "nobody-here", &[]).is_err());
         assert!(resolve_user(d.path(), "0:nogroup", &[]).is_err());
+        assert!(resolve_user(d.path(), "4294967295", &[]).is_err());
+        assert!(resolve_user(d.path(), "0:4294967295", &[]).is_err());
+        assert!(resolve_user(d.path(), "4294967294:4294967294", &[]).is_ok());
     }
 
     #[test]

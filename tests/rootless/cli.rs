@@ -213,3 +213,54 @@ fn init_is_pid_1_under_run_warren_init() {
         w.run(&argv).code(127).stderr_contains("no-such-command");
     }
 }
+
+#[test]
+fn ps_filters_are_checked_before_anything_is_listed() {
+    let w = Warren::dev();
+    let img = bb();
+    w.pull(&img);
+    w.run(&["create", "--name", "keepme", "--label", "a=b", &img, "true"]).ok();
+    // A typo in the key, a filter without '=' and a bad status: exit 125, nothing on stdout (so
+    // `ps -aq --filter ... | xargs rm -f` removes nothing).
+    let typo = w.run(&["ps", "-aq", "--filter", "lable=a=b"]);
+    typo.code(125).stderr_contains("\"lable\" is an invalid filter").stderr_contains("label");
+    assert_eq!(typo.stdout.trim(), "", "nothing listed");
+    w.run(&["ps", "-aq", "--filter", "noequals"]).code(125).stderr_contains("invalid filter \"noequals\"");
+    w.run(&["ps", "-a", "--filter", "status=bogus"])
+        .code(125)
+        .stderr_contains("\"bogus\" is not a valid status")
+        .stderr_contains("created, running, paused, stopped, exited");
+    w.run(&["ps", "-a", "--filter", "exited=x"]).code(125).stderr_contains("exited");
+    // Valid ones still work.
+    w.run(&["ps", "-a", "--format", "{{.Names}}", "--filter", "label=a=b"]).ok().stdout_is("keepme");
+    w.run(&["ps", "-a", "--format", "{{.Names}}", "--filter", "status=created"]).ok().stdout_is("keepme");
+    // pod ps and events check theirs the same way, even with no pod at all.
+    w.run(&["pod", "ps", "--filter", "stauts=running"]).code(125).stderr_contains("\"stauts\" is an invalid filter");
+    w.run(&["pod", "ps", "--filter", "noequals"]).code(125).stderr_contains("invalid filter \"noequals\"");
+    w.run(&["pod", "ps", "--filter", "status=bogus"]).code(125).stderr_contains("not a valid pod status");
+    w.run(&["events", "--stream=false", "--filter", "bogus=1"]).code(125).stderr_contains("bogus is an invalid filter");
+    w.run(&["rm", "-a", "-f"]).ok();
+}
+
+#[test]
+fn uid_minus_one_is_refused_for_run_and_exec() {
+    // (uid_t)-1 means "unchanged" to setresuid: the process would run as root.
+    for w in [Warren::dev(), Warren::root()] {
+        let img = bb();
+        w.pull(&img);
+        for u in ["4294967295", "0:4294967295", "4294967295:0"] {
+            w.run(&["run", "--rm", "--name", "uidmax", "-u", u, &img, "id"])
+                .code(125)
+                .stderr_contains("4294967295")
+                .stderr_contains("ids must be less than 4294967295")
+                .stdout_lacks("uid=");
+        }
+        w.run(&["ps", "-aq"]).ok().stdout_is("");
+        w.run(&["run", "-d", "--name", "uidexec", &img, "sleep", "60"]).ok();
+        w.run(&["exec", "-u", "4294967295", "uidexec", "id"])
+            .code(125)
+            .stderr_contains("ids must be less than 4294967295")
+            .stdout_lacks("uid=");
+        w.run(&["rm", "-f", "-t", "0", "uidexec"]).ok();
+    }
+}
