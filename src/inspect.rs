@@ -221,6 +221,16 @@ pub fn container_json(ctx: &Context, rec: &ContainerRecord, size: bool) -> Value
         "CookieSecret": null,
         "Init": plan.init,
     });
+    // The network's own fields (published ports, a pod member's are its pod's; DNS; the sandbox).
+    let (mut networksettings, mut hostconfig) = (networksettings, hostconfig);
+    let (net_settings, net_host) = crate::network::inspect_fields(rec, &plan);
+    for (into, from) in [(&mut networksettings, net_settings), (&mut hostconfig, net_host)] {
+        for (k, v) in from.as_object().cloned().unwrap_or_default() {
+            if v.as_str() != Some("") {
+                into[k.as_str()] = v;
+            }
+        }
+    }
     let mut out = json!({
         "Id": rec.id,
         "Created": rec.created,

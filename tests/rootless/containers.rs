@@ -428,3 +428,32 @@ fn ps_and_inspect_report_sizes() {
         w.run(&["rm", "s"]).ok();
     }
 }
+
+#[test]
+fn inspect_shows_published_ports_like_podman() {
+    let w = Warren::dev();
+    let img = bb();
+    w.pull(&img);
+    w.run(&["run", "-d", "--name", "pub", "-p", "19086:80", "-p", "127.0.0.1:19087:81/udp", &img, "sleep", "60"]).ok();
+    w.run(&["port", "pub"]).ok().stdout_contains("80/tcp -> 0.0.0.0:19086");
+    let c = &w.run(&["inspect", "pub"]).ok().json()[0];
+    let want = serde_json::json!({
+        "80/tcp": [{"HostIp": "", "HostPort": "19086"}],
+        "81/udp": [{"HostIp": "127.0.0.1", "HostPort": "19087"}],
+    });
+    assert_eq!(c["NetworkSettings"]["Ports"], want, "{c}");
+    assert_eq!(c["HostConfig"]["PortBindings"], want, "{c}");
+    w.run(&["inspect", "--format", "{{.HostConfig.PortBindings}}", "pub"])
+        .ok()
+        .stdout_contains("80/tcp")
+        .stdout_contains("19086");
+    w.run(&["rm", "-f", "-t", "0", "pub"]).ok();
+    // A pod member shows its pod's ports.
+    w.run(&["pod", "create", "--name", "pp", "-p", "19088:80"]).ok();
+    w.run(&["run", "-d", "--pod", "pp", "--name", "member", &img, "sleep", "60"]).ok();
+    let m = &w.run(&["inspect", "member"]).ok().json()[0];
+    let want = serde_json::json!({"80/tcp": [{"HostIp": "", "HostPort": "19088"}]});
+    assert_eq!(m["NetworkSettings"]["Ports"], want, "{m}");
+    assert_eq!(m["HostConfig"]["PortBindings"], want, "{m}");
+    w.run(&["pod", "rm", "-f", "-t", "0", "pp"]).ok();
+}
