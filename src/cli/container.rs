@@ -54,6 +54,9 @@ pub struct RunArgs {
     /// Make the container's root filesystem read-only
     #[arg(long)]
     pub read_only: bool,
+    /// When running --read-only containers, mount read-write tmpfs on /dev, /dev/shm, /run, /tmp and /var/tmp
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub read_only_tmpfs: bool,
     /// Mount a temporary filesystem (tmpfs) into a container
     #[arg(long)]
     pub tmpfs: Vec<String>,

@@ -264,3 +264,23 @@ fn uid_minus_one_is_refused_for_run_and_exec() {
         w.run(&["rm", "-f", "-t", "0", "uidexec"]).ok();
     }
 }
+
+#[test]
+fn read_only_keeps_scratch_space_unless_read_only_tmpfs_is_false() {
+    let w = Warren::dev();
+    let img = bb();
+    w.pull(&img);
+    w.run(&["run", "--rm", "--read-only", &img, "sh", "-c", "touch /tmp/a /var/tmp/b /run/c && echo scratch"])
+        .ok()
+        .stdout_is("scratch");
+    w.run(&["run", "--rm", "--read-only", &img, "touch", "/etc/x"]).code(1).stderr_contains("Read-only file system");
+    {
+        let flag = "--read-only-tmpfs=false";
+        w.run(&["run", "--rm", "--read-only", flag, &img, "touch", "/tmp/a"])
+            .code(1)
+            .stderr_contains("Read-only file system");
+    }
+    w.run(&["run", "--rm", "--read-only", "--read-only-tmpfs=true", &img, "touch", "/tmp/a"]).ok();
+    // Without --read-only nothing is added: /tmp is the image's.
+    w.run(&["run", "--rm", &img, "sh", "-c", "grep -c ' /tmp ' /proc/mounts || true"]).ok().stdout_is("0");
+}
