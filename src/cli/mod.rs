@@ -206,9 +206,52 @@ impl Command {
     }
 }
 
+/// Podman's (pflag's) boolean flags: `--rm`, `--rm=true`, `--rm=false`, `-d=false`; never `--rm false`
+/// (the next word stays an argument) and short clusters (`-it`, `-dit`) still work. Applied to every
+/// plain switch of the whole command tree, so a new `bool` field gets it without an attribute.
+fn pflag_bools(cmd: clap::Command) -> clap::Command {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    use clap::ArgAction;
+    // strconv.ParseBool's spellings.
+    const TRUE: [&str; 6] = ["true", "1", "t", "T", "TRUE", "True"];
+    const FALSE: [&str; 6] = ["false", "0", "f", "F", "FALSE", "False"];
+    // pflag lets a flag repeat, the last one winning (`-d=false ... -dit`).
+    let cmd = cmd.args_override_self(true).mut_args(|a| {
+        let switch = matches!(a.get_action(), ArgAction::SetTrue);
+        let optional_bool = matches!(a.get_action(), ArgAction::Set)
+            && a.get_num_args().is_some_and(|n| n.min_values() == 0 && n.max_values() == 1)
+            && a.get_value_parser().type_id() == clap::builder::ValueParser::bool().type_id();
+        if !switch && !optional_bool {
+            return a;
+        }
+        let a = a
+            .action(ArgAction::Set)
+            .num_args(0..=1)
+            .require_equals(true)
+            .default_missing_value("true")
+            .value_name("BOOL")
+            .hide_possible_values(true)
+            .value_parser(
+                PossibleValuesParser::new(
+                    TRUE.into_iter().chain(FALSE).map(|v| PossibleValue::new(v).hide(v != "true" && v != "false")),
+                )
+                .map(|s| TRUE.contains(&s.as_str())),
+            );
+        if switch {
+            a.default_value("false").hide_default_value(true)
+        } else {
+            a
+        }
+    });
+    let subs: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
+    subs.into_iter().fold(cmd, |cmd, name| cmd.mut_subcommand(name, pflag_bools))
+}
+
 /// Parse the command line, run the command, and return the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = pflag_bools(Cli::command()).try_get_matches().and_then(|mut m| Cli::from_arg_matches_mut(&mut m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = match e.kind() {

@@ -284,3 +284,45 @@ fn read_only_keeps_scratch_space_unless_read_only_tmpfs_is_false() {
     // Without --read-only nothing is added: /tmp is the image's.
     w.run(&["run", "--rm", &img, "sh", "-c", "grep -c ' /tmp ' /proc/mounts || true"]).ok().stdout_is("0");
 }
+
+#[test]
+fn boolean_flags_take_an_optional_equals_value_like_pflag() {
+    let w = Warren::dev();
+    let img = bb();
+    w.pull(&img);
+    // --flag=true|false on run's switches; short ones with -d=false; clusters still work.
+    w.run(&[
+        "run",
+        "--rm=true",
+        "--tty=false",
+        "--init=true",
+        "--privileged=false",
+        "-d=false",
+        "-i=false",
+        "--read-only=false",
+        &img,
+        "echo",
+        "hi",
+    ])
+    .ok()
+    .stdout_is("hi");
+    w.run(&["ps", "-aq"]).ok().stdout_is("");
+    w.run(&["run", "--rm=false", "--name", "kept", &img, "true"]).ok();
+    w.run(&["ps", "-a=true", "--format", "{{.Names}}"]).ok().stdout_is("kept");
+    w.run(&["ps", "--all=false", "-q"]).ok().stdout_is("");
+    w.run(&["rm", "-f=true", "kept"]).ok();
+    w.run(&["run", "-dit", "--name", "cluster", &img, "sh"]).ok();
+    w.run(&["exec", "-i=false", "--tty=false", "cluster", "echo", "x"]).ok().stdout_is("x");
+    w.run(&["stop", "-i=true", "-t", "0", "nosuch", "cluster"]).ok();
+    w.run(&["logs", "-f=false", "--timestamps=false", "cluster"]).ok();
+    w.run(&["rm", "--force=true", "cluster"]).ok();
+    w.run(&["images", "-q=true", "--no-trunc=false"]).ok().check("one image id", |o| o.lines().len() == 1);
+    w.run(&["pull", "-q=true", &img]).ok();
+    w.run(&["pod", "ps", "--no-trunc=true", "-q=true"]).ok();
+    // `--rm false`: "false" is not the flag's value (pflag), it is the image.
+    w.run(&["run", "--rm", "false", "true"]).code(125).stderr_contains("false");
+    // A bad value: exit 125, a short message.
+    let bad = w.run(&["run", "--rm=maybe", &img]);
+    bad.code(125).stderr_contains("invalid value 'maybe'").stderr_contains("[possible values: true, false]");
+    assert!(bad.stderr.lines().count() <= 6, "short usage: {}", bad.stderr);
+}
