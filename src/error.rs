@@ -35,3 +35,16 @@ impl std::error::Error for ExitError {}
 pub fn exit_code_of(err: &anyhow::Error) -> i32 {
     err.downcast_ref::<ExitError>().map(|e| e.code).unwrap_or(EXIT_ENGINE)
 }
+
+/// An I/O error as a person reads it: `permission denied`, without Rust's " (os error 13)".
+pub fn io_text(e: &std::io::Error) -> String {
+    strip_os_error(&e.to_string())
+}
+
+/// `Permission denied (os error 13)` → `Permission denied`.
+pub fn strip_os_error(s: &str) -> String {
+    match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => s[..i].to_string(),
+        _ => s.to_string(),
+    }
+}

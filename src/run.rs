@@ -68,6 +68,8 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
     for t in &args.tmpfs {
         mounts.push(plan::parse_tmpfs(t)?);
     }
+    plan::check_mount_destinations(&mounts)?;
+    plan::check_env_args(&args.env)?;
     // --read-only keeps scratch space (Podman's --read-only-tmpfs, on by default): tmpfs on /run, /tmp and
     // /var/tmp unless the user mounts something there.
     if args.read_only && args.read_only_tmpfs {

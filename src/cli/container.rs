@@ -267,8 +267,8 @@ pub struct RmArgs {
 pub struct WaitArgs {
     #[arg(required = true)]
     pub containers: Vec<String>,
-    /// Condition to wait on: stopped, exited, running
-    #[arg(long, default_value = "stopped")]
+    /// Condition to wait on: configured, created, exited, paused, running, stopped
+    #[arg(long, default_value = "stopped", value_parser = wait_condition)]
     pub condition: Vec<String>,
 }
 
@@ -296,6 +296,16 @@ pub struct LogsArgs {
     /// Act on the latest container
     #[arg(short, long)]
     pub latest: bool,
+}
+
+/// `wait --condition`: Podman's container states (checked while parsing, before waiting on anything).
+fn wait_condition(s: &str) -> std::result::Result<String, String> {
+    const VALID: [&str; 6] = ["configured", "created", "exited", "paused", "running", "stopped"];
+    if VALID.contains(&s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("invalid condition {s:?}: valid conditions are {}", VALID.join(", ")))
+    }
 }
 
 fn no_such(e: anyhow::Error, ignore: bool) -> Result<()> {

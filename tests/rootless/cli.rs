@@ -326,3 +326,50 @@ fn boolean_flags_take_an_optional_equals_value_like_pflag() {
     bad.code(125).stderr_contains("invalid value 'maybe'").stderr_contains("[possible values: true, false]");
     assert!(bad.stderr.lines().count() <= 6, "short usage: {}", bad.stderr);
 }
+
+#[test]
+fn bad_run_input_is_refused_before_anything_is_created() {
+    let w = Warren::dev();
+    let img = bb();
+    w.pull(&img);
+    let refused = |args: &[&str], msg: &str| {
+        let mut argv = vec!["run", "--name", "bad"];
+        argv.extend_from_slice(args);
+        argv.extend_from_slice(&[&img, "true"]);
+        w.run(&argv).code(125).stderr_contains(msg);
+        w.run(&["ps", "-aq"]).ok().stdout_is("");
+        w.run(&["volume", "ls", "-q"]).ok().stdout_is("");
+    };
+    refused(&["-v", ":/x"], "host directory cannot be empty");
+    refused(&["-v", "/tmp:/x", "-v", "/etc:/x/"], "/x/: duplicate mount destination");
+    refused(&["-v", "vol1:/x", "--tmpfs", "/x"], "duplicate mount destination");
+    refused(&["-e", "=x"], r#"invalid environment variable: "=x""#);
+    refused(&["-p", "19082:8080", "-p", "19082:8081"], "host port 19082/tcp is published twice");
+    // Different protocols or addresses may share a port number.
+    w.run(&["create", "--name", "ok", "-p", "19083:53/tcp", "-p", "19083:53/udp", &img, "true"]).ok();
+    w.run(&["rm", "ok"]).ok();
+    w.run(&["create", "--name", "w", &img, "true"]).ok();
+    w.run(&["wait", "--condition", "bogus", "w"])
+        .code(125)
+        .stderr_contains(r#"invalid condition "bogus""#)
+        .stderr_contains("configured, created, exited, paused, running, stopped");
+    w.run(&["exec", "-e", "=x", "w", "true"]).code(125);
+    w.run(&["rm", "w"]).ok();
+}
+
+#[test]
+fn volume_errors_give_the_right_advice() {
+    let w = Warren::dev();
+    let img = bb();
+    w.pull(&img);
+    // A path the user cannot reach: no "create it first", no "(os error 13)".
+    w.run(&["run", "--rm", "-v", "/root/.bashrc:/s", &img, "true"])
+        .code(125)
+        .stderr_contains("Permission denied")
+        .stderr_lacks("create it first")
+        .stderr_lacks("os error");
+    w.run(&["run", "--rm", "-v", "/nonexistent-warren:/s", &img, "true"])
+        .code(125)
+        .stderr_contains("No such file or directory (create it first)")
+        .stderr_lacks("os error");
+}
