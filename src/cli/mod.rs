@@ -328,8 +328,34 @@ fn finish(result: anyhow::Result<i32>) -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            eprintln!("Error: {}", error_text(&e));
             exit_code_of(&e)
         }
+    }
+}
+
+/// The error chain joined with ": " as `{e:#}` does, without Rust's " (os error N)" suffixes and without a
+/// cause repeating the message before it (`Permission denied: Permission denied`).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = vec![];
+    for cause in e.chain() {
+        let text = crate::error::strip_os_error(&cause.to_string());
+        if parts.last().is_some_and(|p| p == &text || p.ends_with(&format!(": {text}"))) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_text_drops_os_error_and_repeats() {
+        let io = std::io::Error::from_raw_os_error(13);
+        let e = anyhow::Error::new(io).context("Permission denied (os error 13)").context("creating /x/run");
+        assert_eq!(super::error_text(&e), "creating /x/run: Permission denied");
+        let e = anyhow::anyhow!("plain").context("outer");
+        assert_eq!(super::error_text(&e), "outer: plain");
     }
 }

@@ -373,3 +373,17 @@ fn volume_errors_give_the_right_advice() {
         .stderr_contains("No such file or directory (create it first)")
         .stderr_lacks("os error");
 }
+
+#[test]
+fn error_messages_name_the_problem_once() {
+    let w = Warren::dev();
+    w.run(&["inspect", ""]).code(125).stderr_contains(r#"no such object: """#).stderr_lacks("empty image name");
+    // An unwritable --runroot: the cause once, without "(os error 13)".
+    let ro = w.storage_root().join("ro-runroot");
+    let sub = ro.join("sub");
+    w.sh(&format!("mkdir -p {0} && chmod 0555 {0}", ro.display())).ok();
+    let out = w.run(&["--runroot", sub.to_str().unwrap(), "run", "--rm", &bb(), "true"]);
+    out.code(125).stderr_contains("Permission denied").stderr_lacks("os error");
+    assert_eq!(out.stderr.matches("Permission denied").count(), 1, "{}", out.stderr);
+    w.sh(&format!("chmod 0755 {}", ro.display())).ok();
+}
