@@ -387,3 +387,24 @@ fn error_messages_name_the_problem_once() {
     assert_eq!(out.stderr.matches("Permission denied").count(), 1, "{}", out.stderr);
     w.sh(&format!("chmod 0755 {}", ro.display())).ok();
 }
+
+#[test]
+fn images_lists_dangling_images_without_all() {
+    let w = Warren::dev();
+    let (a, b) = (bb(), image("layers"));
+    w.pull(&a);
+    w.pull(&b);
+    // localhost/moving:1 moves from busybox to layers: busybox is left untagged (dangling).
+    w.run(&["tag", &a, "localhost/moving:1"]).ok();
+    w.run(&["untag", &a, &format!("{a}:latest")]).ok();
+    w.run(&["tag", &b, "localhost/moving:1"]).ok();
+    let id = w.run(&["images", "-q", "--filter", "dangling=true"]).ok().stdout.trim().to_string();
+    assert_eq!(id.len(), 12, "one dangling image");
+    for args in [&["images"][..], &["images", "-a"][..]] {
+        let out = w.run(args);
+        out.ok().check("the dangling image is listed", |o| {
+            o.lines().iter().any(|l| l.starts_with("<none>") && l.contains("<none>") && l.contains(&id))
+        });
+    }
+    w.run(&["images", "--format", "{{.ID}}", "--filter", "dangling=false"]).ok().stdout_lacks(&id);
+}
