@@ -17,13 +17,16 @@ use crate::context::Context;
 use crate::error::exit_code_of;
 
 #[derive(Parser, Debug)]
-#[command(name = "warren", version, about = "Manage pods, containers and images, rootless first")]
-#[command(propagate_version = true, disable_help_subcommand = true)]
+#[command(name = "warren", about = "Manage pods, containers and images, rootless first")]
+#[command(version = concat!("version ", env!("CARGO_PKG_VERSION")), disable_version_flag = true)]
 pub struct Cli {
+    /// Version for warren
+    #[arg(short = 'v', long, action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
     #[command(flatten)]
     pub global: GlobalOpts,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Options every command accepts (Podman's global flags).
@@ -251,7 +254,7 @@ fn pflag_bools(cmd: clap::Command) -> clap::Command {
 pub fn main() -> i32 {
     use clap::{CommandFactory, FromArgMatches};
     let parsed = pflag_bools(Cli::command()).try_get_matches().and_then(|mut m| Cli::from_arg_matches_mut(&mut m));
-    let cli = match parsed {
+    let mut cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = match e.kind() {
@@ -262,19 +265,25 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    // Like Podman: the help, then an error (clap's own message would list the hidden helpers).
+    let Some(command) = cli.command.take() else {
+        let _ = pflag_bools(Cli::command()).write_help(&mut std::io::stderr());
+        eprintln!("\nError: missing command 'warren COMMAND'");
+        return crate::error::EXIT_ENGINE;
+    };
     crate::context::init_logging(&cli.global.log_level);
     // Hidden helpers run before any namespace decision: they are already where they must be.
-    match cli.command {
+    let command = match command {
         Command::InternalRuntime(args) => return finish(crate::runtime::embedded::main(args)),
         Command::InternalPause => return finish(userns::pause::run().map_err(Into::into).map(|_| 0)),
-        _ => {}
-    }
-    let needs_userns = cli.command.needs_userns();
+        c => c,
+    };
+    let needs_userns = command.needs_userns();
     let ctx = match Context::new(&cli.global, needs_userns) {
         Ok(ctx) => ctx,
         Err(e) => return finish(Err(e)),
     };
-    let result = match cli.command {
+    let result = match command {
         Command::Pull(a) => registry::pull(&ctx, a),
         Command::Search(a) => registry::search(&ctx, a),
         Command::Login(a) => registry::login(&ctx, a),

@@ -408,3 +408,37 @@ fn images_lists_dangling_images_without_all() {
     }
     w.run(&["images", "--format", "{{.ID}}", "--filter", "dangling=false"]).ok().stdout_lacks(&id);
 }
+
+#[test]
+fn cli_surface_is_podmans() {
+    let w = Warren::dev();
+    let img = bb();
+    w.pull(&img);
+    // Internal helpers are hidden; `help CMD` works; -v prints the version like Podman.
+    w.run(&[]).code(125).stderr_contains("missing command");
+    for out in [w.run(&[]), w.run(&["--help"])] {
+        assert!(!out.stdout.contains("__") && !out.stderr.contains("__"), "{}{}", out.stdout, out.stderr);
+    }
+    w.run(&["--help"]).ok().stdout_contains("pull").stdout_contains("run");
+    w.run(&["help", "run"]).ok().stdout_contains(" run [OPTIONS] <IMAGE>");
+    let v = w.run(&["-v"]);
+    v.ok()
+        .check("warren version X", |o| o.stdout.trim().starts_with("warren version ") && o.stdout.lines().count() == 1);
+    w.run(&["--version"]).ok().stdout_is(v.stdout.trim());
+    // info lists the network modes there are.
+    let info = w.run(&["info", "--format", "json"]);
+    let modes = info.ok().json()["host"]["networkModes"].clone();
+    for m in ["pasta", "slirp4netns", "none", "host", "container", "ns", "private"] {
+        assert!(modes.as_array().unwrap().iter().any(|x| x == m), "{m} in {modes}");
+    }
+    // A closed pipe ends quietly, even when the caller ignores SIGPIPE.
+    w.run(&["create", "--name", "piped", &img, "true"]).ok();
+    let bin = require_env().bin.display().to_string();
+    let warren = format!("{bin} --root {}", w.storage_root().display());
+    let script = format!(
+        "trap '' PIPE; {warren} --help | head -1; {warren} help run | head -1; {warren} run --help | head -1; \
+         {warren} inspect piped | head -1; {warren} images | head -0; {warren} info | head -1"
+    );
+    w.sh(&script).ok().stderr_lacks("Broken pipe").stderr_lacks("os error 32").stderr_lacks("panicked");
+    w.run(&["rm", "piped"]).ok();
+}
