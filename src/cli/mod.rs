@@ -19,6 +19,7 @@ use crate::error::exit_code_of;
 #[derive(Parser, Debug)]
 #[command(name = "warren", about = "Manage pods, containers and images, rootless first")]
 #[command(version = concat!("version ", env!("CARGO_PKG_VERSION")), disable_version_flag = true)]
+#[command(disable_help_subcommand = true)]
 pub struct Cli {
     /// Version for warren
     #[arg(short = 'v', long, action = clap::ArgAction::Version)]
@@ -155,6 +156,11 @@ pub enum Command {
     Version(system::VersionArgs),
     /// Run a command in a modified user namespace
     Unshare(system::UnshareArgs),
+    /// Help about any command
+    Help {
+        /// The command (and subcommand) to describe
+        command: Vec<String>,
+    },
 
     // --- internal (hidden) ---
     /// The embedded OCI runtime, run as a fresh single-threaded process
@@ -276,6 +282,7 @@ pub fn main() -> i32 {
     let command = match command {
         Command::InternalRuntime(args) => return finish(crate::runtime::embedded::main(args)),
         Command::InternalPause => return finish(userns::pause::run().map_err(Into::into).map(|_| 0)),
+        Command::Help { command } => return finish(help(&command)),
         c => c,
     };
     let needs_userns = command.needs_userns();
@@ -327,9 +334,28 @@ pub fn main() -> i32 {
         Command::Info(a) => system::info(&ctx, a),
         Command::Version(a) => system::version(&ctx, a),
         Command::Unshare(a) => system::unshare(&ctx, a),
-        Command::InternalRuntime(_) | Command::InternalPause => unreachable!("handled above"),
+        Command::InternalRuntime(_) | Command::InternalPause | Command::Help { .. } => unreachable!("handled above"),
     };
     finish(result)
+}
+
+/// `warren help [COMMAND...]`: the help of that command (Podman's `help`).
+fn help(path: &[String]) -> anyhow::Result<i32> {
+    use clap::CommandFactory;
+    let mut cmd = pflag_bools(Cli::command());
+    cmd.build();
+    let mut cur = &mut cmd;
+    for name in path {
+        cur = match cur.find_subcommand_mut(name) {
+            Some(c) if !c.is_hide_set() => c,
+            _ => anyhow::bail!(crate::error::ExitError::new(
+                crate::error::EXIT_ENGINE,
+                format!("unrecognized command `warren {}`", path.join(" "))
+            )),
+        };
+    }
+    cur.print_help()?;
+    Ok(0)
 }
 
 /// Print an error the way Podman does (`Error: ...`) and turn the result into an exit code.

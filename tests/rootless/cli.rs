@@ -421,6 +421,8 @@ fn cli_surface_is_podmans() {
     }
     w.run(&["--help"]).ok().stdout_contains("pull").stdout_contains("run");
     w.run(&["help", "run"]).ok().stdout_contains(" run [OPTIONS] <IMAGE>");
+    w.run(&["help", "pod", "create"]).ok().stdout_contains(" pod create [OPTIONS]");
+    w.run(&["help", "__runtime"]).code(125).stderr_contains("unrecognized command");
     let v = w.run(&["-v"]);
     v.ok()
         .check("warren version X", |o| o.stdout.trim().starts_with("warren version ") && o.stdout.lines().count() == 1);
