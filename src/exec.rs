@@ -64,6 +64,7 @@ pub fn exec(ctx: &Context, args: ExecArgs) -> Result<i32> {
             env.apply_setting(line);
         }
     }
+    plan::check_env_args(&args.env)?;
     for e in &args.env {
         env.apply_setting(e);
     }

@@ -41,21 +41,46 @@ pub fn container_json(ctx: &Context, rec: &ContainerRecord, size: bool) -> Value
     let defaults: Vec<String> = crate::runtime::spec::DEFAULT_CAPABILITIES.iter().map(|s| s.to_string()).collect();
     let cap_add: Vec<&String> = plan.capabilities.iter().filter(|c| !defaults.contains(c)).collect();
     let cap_drop: Vec<&String> = defaults.iter().filter(|c| !plan.capabilities.contains(c)).collect();
+    // Named and anonymous volumes are bind mounts of their _data directory in the plan; inspect shows
+    // them as Podman does: Type volume, the volume's name, the local driver.
+    let volumes: Vec<crate::volume::VolumeUse> = serde_json::from_value(c["Volumes"].clone()).unwrap_or_default();
+    let volume_of = |m: &crate::plan::MountPlan| {
+        volumes.iter().find(|v| v.destination == m.destination && m.kind == "bind").map(|v| v.name.clone())
+    };
     let mounts: Vec<Value> = plan
         .mounts
         .iter()
         .map(|m| {
             let ro = m.options.iter().any(|o| o == "ro");
-            json!({
-                "Type": m.kind,
-                "Source": m.source,
-                "Destination": m.destination,
-                "Driver": "",
-                "Mode": "",
-                "Options": m.options.iter().filter(|o| !matches!(o.as_str(), "ro" | "rw")).collect::<Vec<_>>(),
-                "RW": !ro,
-                "Propagation": m.options.iter().find(|o| o.contains("private") || o.contains("shared") || o.contains("slave")).cloned().unwrap_or_default(),
-            })
+            let propagation = m
+                .options
+                .iter()
+                .find(|o| o.contains("private") || o.contains("shared") || o.contains("slave"))
+                .cloned();
+            let options: Vec<&String> = m.options.iter().filter(|o| !matches!(o.as_str(), "ro" | "rw")).collect();
+            match volume_of(m) {
+                Some(name) => json!({
+                    "Type": "volume",
+                    "Name": name,
+                    "Source": m.source,
+                    "Destination": m.destination,
+                    "Driver": "local",
+                    "Mode": "",
+                    "Options": options,
+                    "RW": !ro,
+                    "Propagation": propagation.unwrap_or_else(|| "rprivate".into()),
+                }),
+                None => json!({
+                    "Type": m.kind,
+                    "Source": m.source,
+                    "Destination": m.destination,
+                    "Driver": "",
+                    "Mode": "",
+                    "Options": options,
+                    "RW": !ro,
+                    "Propagation": propagation.unwrap_or_default(),
+                }),
+            }
         })
         .collect();
     let binds: Vec<String> = plan
@@ -65,10 +90,11 @@ pub fn container_json(ctx: &Context, rec: &ContainerRecord, size: bool) -> Value
         .map(|m| {
             let opts: Vec<&str> =
                 m.options.iter().map(String::as_str).filter(|o| *o != "bind" && *o != "rbind").collect();
+            let source = volume_of(m).unwrap_or_else(|| m.source.clone());
             if opts.is_empty() {
-                format!("{}:{}", m.source, m.destination)
+                format!("{source}:{}", m.destination)
             } else {
-                format!("{}:{}:{}", m.source, m.destination, opts.join(","))
+                format!("{source}:{}:{}", m.destination, opts.join(","))
             }
         })
         .collect();
@@ -221,6 +247,16 @@ pub fn container_json(ctx: &Context, rec: &ContainerRecord, size: bool) -> Value
         "CookieSecret": null,
         "Init": plan.init,
     });
+    // The network's own fields (published ports, a pod member's are its pod's; DNS; the sandbox).
+    let (mut networksettings, mut hostconfig) = (networksettings, hostconfig);
+    let (net_settings, net_host) = crate::network::inspect_fields(rec, &plan);
+    for (into, from) in [(&mut networksettings, net_settings), (&mut hostconfig, net_host)] {
+        for (k, v) in from.as_object().cloned().unwrap_or_default() {
+            if v.as_str() != Some("") {
+                into[k.as_str()] = v;
+            }
+        }
+    }
     let mut out = json!({
         "Id": rec.id,
         "Created": rec.created,

@@ -86,6 +86,7 @@ pub fn plan(ctx: &Context, state: &State, a: &NetworkArgs, image: &ImageRunConfi
         );
         ports.clear();
     }
+    check_host_ports_once(&ports)?;
     net::ports::assign_host_ports(&mut ports).map_err(user_error)?;
     let unpriv = ctx
         .rootless
@@ -103,6 +104,29 @@ pub fn plan(ctx: &Context, state: &State, a: &NetworkArgs, image: &ImageRunConfi
         bail!(user_error("--no-hosts and --add-host cannot be set together"));
     }
     Ok(NetworkPlan { mode, ports, dns, add_hosts: a.add_host.to_vec(), no_hosts: a.no_hosts })
+}
+
+/// A host port (and protocol, on overlapping addresses) can be published once: refused here, before
+/// anything is created, rather than by the network program at start (which left an Exited(125) container).
+fn check_host_ports_once(ports: &[PortMapping]) -> Result<()> {
+    let mut seen: Vec<(&str, u16, &str, u16)> = vec![];
+    for m in ports.iter().filter(|m| m.host_port != 0) {
+        for i in 0..m.range.max(1) {
+            let (hp, cp) = (m.host_port + i, m.container_port + i);
+            let overlap = |ip: &str| ip.is_empty() || m.host_ip.is_empty() || ip == m.host_ip;
+            if let Some((_, _, _, other)) =
+                seen.iter().find(|(ip, p, proto, _)| *p == hp && *proto == m.protocol && overlap(ip))
+            {
+                bail!(user_error(format!(
+                    "host port {hp}/{} is published twice (for container ports {other} and {cp}): each host port \
+                     can be published once",
+                    m.protocol
+                )));
+            }
+            seen.push((&m.host_ip, hp, &m.protocol, cp));
+        }
+    }
+    Ok(())
 }
 
 /// What [`setup`] did, kept in the record for [`teardown`] and for the /etc files.

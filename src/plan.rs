@@ -294,6 +294,21 @@ pub fn resolve_user(rootfs: &Path, spec: &str, group_add: &[String]) -> Result<R
             additional_gids.push(n);
         }
     }
+    // (uid_t)-1 means "leave unchanged" to setresuid/setresgid: the process would keep running as root.
+    let check = |what: &str, id: u32| -> Result<()> {
+        if id == u32::MAX {
+            bail!(user_error(format!(
+                "invalid {what} {id} in user {spec:?}: ids must be less than {} (2^32-1 is not a valid id)",
+                u32::MAX
+            )));
+        }
+        Ok(())
+    };
+    check("uid", uid)?;
+    check("gid", gid)?;
+    for g in &additional_gids {
+        check("group", *g)?;
+    }
     Ok(ResolvedUser { uid, gid, home, additional_gids })
 }
 
@@ -360,6 +375,9 @@ pub fn parse_volume(s: &str) -> Result<MountPlan> {
         [src, dst, opts] => (*src, *dst, *opts),
         _ => bail!(user_error(format!("invalid volume {s:?}: expected HOST-DIR:CONTAINER-DIR[:OPTIONS]"))),
     };
+    if parts.len() > 1 && src.is_empty() {
+        bail!(user_error(format!("invalid volume {s:?}: host directory cannot be empty")));
+    }
     let volume = !src.starts_with('/') && !src.starts_with('.');
     if volume && !src.is_empty() && !crate::volume::valid_name(src) {
         bail!(user_error(format!(
@@ -373,7 +391,10 @@ pub fn parse_volume(s: &str) -> Result<MountPlan> {
         src.to_string()
     } else {
         std::fs::canonicalize(src)
-            .map_err(|e| user_error(format!("invalid volume {s:?}: host path {src:?}: {e} (create it first)")))?
+            .map_err(|e| {
+                let hint = if e.kind() == std::io::ErrorKind::NotFound { " (create it first)" } else { "" };
+                user_error(format!("invalid volume {s:?}: host path {src:?}: {}{hint}", crate::error::io_text(&e)))
+            })?
             .display()
             .to_string()
     };
@@ -475,6 +496,30 @@ pub fn parse_tmpfs(s: &str) -> Result<MountPlan> {
     let mut options: Vec<String> = vec!["rw".into(), "noexec".into(), "nosuid".into(), "nodev".into()];
     options.extend(opts.split(',').filter(|o| !o.is_empty()).map(str::to_string));
     Ok(MountPlan { destination: dst.to_string(), kind: "tmpfs".into(), source: "tmpfs".into(), options })
+}
+
+/// Refuse what Podman refuses in `-e` (`=x`: no name) before anything is created.
+pub fn check_env_args(env: &[String]) -> Result<()> {
+    for e in env {
+        if e.is_empty() || e.starts_with('=') {
+            bail!(user_error(format!("invalid environment variable: {e:?}")));
+        }
+    }
+    Ok(())
+}
+
+/// Two mounts on one container path (`-v A:/x -v B:/x`, or with --mount/--tmpfs) are refused, like Podman.
+pub fn check_mount_destinations(mounts: &[MountPlan]) -> Result<()> {
+    let norm = |p: &str| match p.trim_end_matches('/') {
+        "" => "/".to_string(),
+        t => t.to_string(),
+    };
+    for (i, m) in mounts.iter().enumerate() {
+        if mounts[..i].iter().any(|o| norm(&o.destination) == norm(&m.destination)) {
+            bail!(user_error(format!("{}: duplicate mount destination", m.destination)));
+        }
+    }
+    Ok(())
 }
 
 /// Parse `--memory 512m` into bytes.
@@ -597,6 +642,9 @@ mod tests {
         assert_eq!((u.uid, u.gid, u.home.as_str(), u.additional_gids), (4242, 0, "/", vec![2000]));
         assert!(resolve_user(d.path(), "nobody-here", &[]).is_err());
         assert!(resolve_user(d.path(), "0:nogroup", &[]).is_err());
+        assert!(resolve_user(d.path(), "4294967295", &[]).is_err());
+        assert!(resolve_user(d.path(), "0:4294967295", &[]).is_err());
+        assert!(resolve_user(d.path(), "4294967294:4294967294", &[]).is_ok());
     }
 
     #[test]

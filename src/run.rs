@@ -68,6 +68,22 @@ pub fn create(ctx: &Context, store: &Store, state: &State, args: &RunArgs) -> Re
     for t in &args.tmpfs {
         mounts.push(plan::parse_tmpfs(t)?);
     }
+    plan::check_mount_destinations(&mounts)?;
+    plan::check_env_args(&args.env)?;
+    // --read-only keeps scratch space (Podman's --read-only-tmpfs, on by default): tmpfs on /run, /tmp and
+    // /var/tmp unless the user mounts something there.
+    if args.read_only && args.read_only_tmpfs {
+        for dir in ["/run", "/tmp", "/var/tmp"] {
+            if !mounts.iter().any(|m: &plan::MountPlan| m.destination.trim_end_matches('/') == dir) {
+                mounts.push(plan::MountPlan {
+                    destination: dir.into(),
+                    kind: "tmpfs".into(),
+                    source: "tmpfs".into(),
+                    options: ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"].map(String::from).to_vec(),
+                });
+            }
+        }
+    }
     let image_volumes: Vec<String> = run_cfg.volumes.clone().unwrap_or_default().into_keys().collect();
     mounts.extend(crate::volume::image_volume_mounts(&image_volumes, &mounts));
     crate::logs::check_log_options(args)?;

@@ -244,14 +244,15 @@ pub fn port_lines(ports: &[PortMapping], want: Option<&str>) -> Result<Option<Ve
     Ok(Some(lines))
 }
 
-/// `inspect` .NetworkSettings.Ports: `{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}`.
+/// `inspect` .NetworkSettings.Ports and .HostConfig.PortBindings, as Podman shows them:
+/// `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}` (HostIp is empty unless one was given).
 pub fn inspect_json(ports: &[PortMapping]) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     for m in ports {
         for i in 0..m.range.max(1) {
             let key = format!("{}/{}", m.container_port + i, m.protocol);
             let entry = serde_json::json!({
-                "HostIp": if m.host_ip.is_empty() { "0.0.0.0" } else { m.host_ip.as_str() },
+                "HostIp": m.host_ip,
                 "HostPort": (m.host_port + i).to_string(),
             });
             match map.get_mut(&key).and_then(|v| v.as_array_mut()) {
@@ -317,6 +318,7 @@ mod tests {
         assert!(port_lines(&ports, Some("x")).is_err());
         let j = inspect_json(&ports);
         assert_eq!(j["80/tcp"][0]["HostPort"], "8080");
+        assert_eq!(j["80/tcp"][0]["HostIp"], "", "Podman leaves HostIp empty when none was given");
         assert_eq!(j["91/udp"][0]["HostIp"], "127.0.0.1");
         assert_eq!(ps_string(&[pm("::1", 80, 8080, 1, "tcp")]), "[::1]:8080->80/tcp");
     }

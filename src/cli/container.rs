@@ -54,6 +54,9 @@ pub struct RunArgs {
     /// Make the container's root filesystem read-only
     #[arg(long)]
     pub read_only: bool,
+    /// When running --read-only containers, mount read-write tmpfs on /dev, /dev/shm, /run, /tmp and /var/tmp
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub read_only_tmpfs: bool,
     /// Mount a temporary filesystem (tmpfs) into a container
     #[arg(long)]
     pub tmpfs: Vec<String>,
@@ -264,8 +267,8 @@ pub struct RmArgs {
 pub struct WaitArgs {
     #[arg(required = true)]
     pub containers: Vec<String>,
-    /// Condition to wait on: stopped, exited, running
-    #[arg(long, default_value = "stopped")]
+    /// Condition to wait on: configured, created, exited, paused, running, stopped
+    #[arg(long, default_value = "stopped", value_parser = wait_condition)]
     pub condition: Vec<String>,
 }
 
@@ -295,6 +298,16 @@ pub struct LogsArgs {
     pub latest: bool,
 }
 
+/// `wait --condition`: Podman's container states (checked while parsing, before waiting on anything).
+fn wait_condition(s: &str) -> std::result::Result<String, String> {
+    const VALID: [&str; 6] = ["configured", "created", "exited", "paused", "running", "stopped"];
+    if VALID.contains(&s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("invalid condition {s:?}: valid conditions are {}", VALID.join(", ")))
+    }
+}
+
 fn no_such(e: anyhow::Error, ignore: bool) -> Result<()> {
     if ignore && format!("{e:#}").contains("no such container") {
         Ok(())
@@ -314,7 +327,45 @@ fn targets(state: &State, names: &[String], all: bool) -> Result<Vec<String>> {
     Ok(names.to_vec())
 }
 
+/// The `ps --filter` keys Warren implements, checked before anything is listed: an unknown key or a bad
+/// value must fail (exit 125), never silently match everything (`ps -aq --filter lable=x | xargs rm`).
+const PS_FILTERS: &[&str] = &["ancestor", "exited", "id", "label", "name", "pod", "status"];
+/// The container states `--filter status=` accepts (Podman's list).
+pub const PS_STATUSES: &[&str] = &["created", "running", "paused", "stopped", "exited", "unknown"];
+
+fn parse_ps_filters(filters: &[String]) -> Result<Vec<(String, String)>> {
+    let mut out = vec![];
+    for f in filters {
+        let Some((k, v)) = f.split_once('=') else {
+            bail!(ExitError::new(
+                EXIT_ENGINE,
+                format!("invalid filter {f:?}: expected KEY=VALUE ({})", PS_FILTERS.join(", "))
+            ));
+        };
+        if !PS_FILTERS.contains(&k) {
+            bail!(ExitError::new(
+                EXIT_ENGINE,
+                format!("{k:?} is an invalid filter: valid filters are {}", PS_FILTERS.join(", "))
+            ));
+        }
+        match k {
+            "status" if !PS_STATUSES.contains(&v) => bail!(ExitError::new(
+                EXIT_ENGINE,
+                format!("invalid filter {f:?}: {v:?} is not a valid status ({})", PS_STATUSES.join(", "))
+            )),
+            "exited" if v.parse::<i32>().is_err() => bail!(ExitError::new(
+                EXIT_ENGINE,
+                format!("invalid filter {f:?}: exited takes an exit code (a number)")
+            )),
+            _ => {}
+        }
+        out.push((k.to_string(), v.to_string()));
+    }
+    Ok(out)
+}
+
 pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
+    let filters = parse_ps_filters(&args.filter)?;
     let state = State::open(&ctx.storage_root)?;
     let mut list = vec![];
     for c in state.list()? {
@@ -323,8 +374,8 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
     if !args.all && !args.latest && args.last.is_none() {
         list.retain(|c| c.state == "running" || c.state == "paused");
     }
-    for f in &args.filter {
-        let (k, v) = f.split_once('=').unwrap_or((f.as_str(), ""));
+    for (k, v) in &filters {
+        let (k, v) = (k.as_str(), v.as_str());
         list.retain(|c| match k {
             "status" => c.state == v || (v == "exited" && c.state == "stopped"),
             "name" => c.name.contains(v),
@@ -339,7 +390,7 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
             "label" => c.config["Labels"].as_array().is_some_and(|ls| {
                 ls.iter().filter_map(|l| l.as_str()).any(|l| l == v || l.split('=').next() == Some(v))
             }),
-            _ => true,
+            _ => unreachable!("checked by parse_ps_filters"),
         });
     }
     if args.latest {

@@ -476,6 +476,15 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<i32> {
         _ => None,
     };
     for n in &args.names {
+        if n.is_empty() {
+            // Not a prefix of every ID, not a malformed image name: nothing is called "".
+            errors.push(match args.r#type.as_str() {
+                "container" => anyhow::anyhow!("no such container {n:?}"),
+                "image" => anyhow::anyhow!("{n:?}: image not known"),
+                _ => anyhow::anyhow!("no such object: {n:?}"),
+            });
+            continue;
+        }
         if let Some(st) = &state {
             if let Some(c) = st.lookup(n)? {
                 let c = crate::container::refresh(ctx, st, c)?;

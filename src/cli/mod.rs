@@ -17,13 +17,17 @@ use crate::context::Context;
 use crate::error::exit_code_of;
 
 #[derive(Parser, Debug)]
-#[command(name = "warren", version, about = "Manage pods, containers and images, rootless first")]
-#[command(propagate_version = true, disable_help_subcommand = true)]
+#[command(name = "warren", about = "Manage pods, containers and images, rootless first")]
+#[command(version = concat!("version ", env!("CARGO_PKG_VERSION")), disable_version_flag = true)]
+#[command(disable_help_subcommand = true)]
 pub struct Cli {
+    /// Version for warren
+    #[arg(short = 'v', long, action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
     #[command(flatten)]
     pub global: GlobalOpts,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Options every command accepts (Podman's global flags).
@@ -152,6 +156,11 @@ pub enum Command {
     Version(system::VersionArgs),
     /// Run a command in a modified user namespace
     Unshare(system::UnshareArgs),
+    /// Help about any command
+    Help {
+        /// The command (and subcommand) to describe
+        command: Vec<String>,
+    },
 
     // --- internal (hidden) ---
     /// The embedded OCI runtime, run as a fresh single-threaded process
@@ -206,9 +215,52 @@ impl Command {
     }
 }
 
+/// Podman's (pflag's) boolean flags: `--rm`, `--rm=true`, `--rm=false`, `-d=false`; never `--rm false`
+/// (the next word stays an argument) and short clusters (`-it`, `-dit`) still work. Applied to every
+/// plain switch of the whole command tree, so a new `bool` field gets it without an attribute.
+fn pflag_bools(cmd: clap::Command) -> clap::Command {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    use clap::ArgAction;
+    // strconv.ParseBool's spellings.
+    const TRUE: [&str; 6] = ["true", "1", "t", "T", "TRUE", "True"];
+    const FALSE: [&str; 6] = ["false", "0", "f", "F", "FALSE", "False"];
+    // pflag lets a flag repeat, the last one winning (`-d=false ... -dit`).
+    let cmd = cmd.args_override_self(true).mut_args(|a| {
+        let switch = matches!(a.get_action(), ArgAction::SetTrue);
+        let optional_bool = matches!(a.get_action(), ArgAction::Set)
+            && a.get_num_args().is_some_and(|n| n.min_values() == 0 && n.max_values() == 1)
+            && a.get_value_parser().type_id() == clap::builder::ValueParser::bool().type_id();
+        if !switch && !optional_bool {
+            return a;
+        }
+        let a = a
+            .action(ArgAction::Set)
+            .num_args(0..=1)
+            .require_equals(true)
+            .default_missing_value("true")
+            .value_name("BOOL")
+            .hide_possible_values(true)
+            .value_parser(
+                PossibleValuesParser::new(
+                    TRUE.into_iter().chain(FALSE).map(|v| PossibleValue::new(v).hide(v != "true" && v != "false")),
+                )
+                .map(|s| TRUE.contains(&s.as_str())),
+            );
+        if switch {
+            a.default_value("false").hide_default_value(true)
+        } else {
+            a
+        }
+    });
+    let subs: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
+    subs.into_iter().fold(cmd, |cmd, name| cmd.mut_subcommand(name, pflag_bools))
+}
+
 /// Parse the command line, run the command, and return the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = pflag_bools(Cli::command()).try_get_matches().and_then(|mut m| Cli::from_arg_matches_mut(&mut m));
+    let mut cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = match e.kind() {
@@ -219,19 +271,26 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    // Like Podman: the help, then an error (clap's own message would list the hidden helpers).
+    let Some(command) = cli.command.take() else {
+        let _ = pflag_bools(Cli::command()).write_help(&mut std::io::stderr());
+        eprintln!("\nError: missing command 'warren COMMAND'");
+        return crate::error::EXIT_ENGINE;
+    };
     crate::context::init_logging(&cli.global.log_level);
     // Hidden helpers run before any namespace decision: they are already where they must be.
-    match cli.command {
+    let command = match command {
         Command::InternalRuntime(args) => return finish(crate::runtime::embedded::main(args)),
         Command::InternalPause => return finish(userns::pause::run().map_err(Into::into).map(|_| 0)),
-        _ => {}
-    }
-    let needs_userns = cli.command.needs_userns();
+        Command::Help { command } => return finish(help(&command)),
+        c => c,
+    };
+    let needs_userns = command.needs_userns();
     let ctx = match Context::new(&cli.global, needs_userns) {
         Ok(ctx) => ctx,
         Err(e) => return finish(Err(e)),
     };
-    let result = match cli.command {
+    let result = match command {
         Command::Pull(a) => registry::pull(&ctx, a),
         Command::Search(a) => registry::search(&ctx, a),
         Command::Login(a) => registry::login(&ctx, a),
@@ -275,9 +334,28 @@ pub fn main() -> i32 {
         Command::Info(a) => system::info(&ctx, a),
         Command::Version(a) => system::version(&ctx, a),
         Command::Unshare(a) => system::unshare(&ctx, a),
-        Command::InternalRuntime(_) | Command::InternalPause => unreachable!("handled above"),
+        Command::InternalRuntime(_) | Command::InternalPause | Command::Help { .. } => unreachable!("handled above"),
     };
     finish(result)
+}
+
+/// `warren help [COMMAND...]`: the help of that command (Podman's `help`).
+fn help(path: &[String]) -> anyhow::Result<i32> {
+    use clap::CommandFactory;
+    let mut cmd = pflag_bools(Cli::command());
+    cmd.build();
+    let mut cur = &mut cmd;
+    for name in path {
+        cur = match cur.find_subcommand_mut(name) {
+            Some(c) if !c.is_hide_set() => c,
+            _ => anyhow::bail!(crate::error::ExitError::new(
+                crate::error::EXIT_ENGINE,
+                format!("unrecognized command `warren {}`", path.join(" "))
+            )),
+        };
+    }
+    cur.print_help()?;
+    Ok(0)
 }
 
 /// Print an error the way Podman does (`Error: ...`) and turn the result into an exit code.
@@ -285,8 +363,34 @@ fn finish(result: anyhow::Result<i32>) -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            eprintln!("Error: {}", error_text(&e));
             exit_code_of(&e)
         }
+    }
+}
+
+/// The error chain joined with ": " as `{e:#}` does, without Rust's " (os error N)" suffixes and without a
+/// cause repeating the message before it (`Permission denied: Permission denied`).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = vec![];
+    for cause in e.chain() {
+        let text = crate::error::strip_os_error(&cause.to_string());
+        if parts.last().is_some_and(|p| p == &text || p.ends_with(&format!(": {text}"))) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_text_drops_os_error_and_repeats() {
+        let io = std::io::Error::from_raw_os_error(13);
+        let e = anyhow::Error::new(io).context("Permission denied (os error 13)").context("creating /x/run");
+        assert_eq!(super::error_text(&e), "creating /x/run: Permission denied");
+        let e = anyhow::anyhow!("plain").context("outer");
+        assert_eq!(super::error_text(&e), "outer: plain");
     }
 }

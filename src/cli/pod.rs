@@ -457,6 +457,34 @@ fn ps(ctx: &Context, a: PodPsArgs) -> Result<i32> {
     for p in state.list_pods()? {
         list.push(view(ctx, &state, p)?);
     }
+    const KEYS: &[&str] =
+        &["id", "name", "status", "label", "ctr-names", "ctr-ids", "ctr-status", "ctr-number", "network"];
+    const POD_STATUSES: &[&str] = &["stopped", "running", "paused", "exited", "dead", "created", "degraded"];
+    // Checked before anything is listed: a typo must fail even when there is no pod to match.
+    for f in &a.filter {
+        let invalid = |m: String| -> Result<i32> { Err(ExitError::new(EXIT_ENGINE, m).into()) };
+        let Some((k, v)) = f.split_once('=') else {
+            return invalid(format!("invalid filter {f:?}: expected KEY=VALUE ({})", KEYS.join(", ")));
+        };
+        if !KEYS.contains(&k) {
+            return invalid(format!("{k:?} is an invalid filter: valid filters are {}", KEYS.join(", ")));
+        }
+        if k == "status" && !POD_STATUSES.iter().any(|s| s.eq_ignore_ascii_case(v)) {
+            return invalid(format!(
+                "invalid filter {f:?}: {v:?} is not a valid pod status ({})",
+                POD_STATUSES.join(", ")
+            ));
+        }
+        if k == "ctr-status" && !crate::cli::container::PS_STATUSES.contains(&v) {
+            return invalid(format!(
+                "invalid filter {f:?}: {v:?} is not a valid container status ({})",
+                crate::cli::container::PS_STATUSES.join(", ")
+            ));
+        }
+        if k == "ctr-number" && v.parse::<usize>().is_err() {
+            return invalid(format!("invalid filter {f:?}: ctr-number takes a number"));
+        }
+    }
     for f in &a.filter {
         let (k, v) = f.split_once('=').unwrap_or((f.as_str(), ""));
         let matches = |p: &PodView| -> Result<bool> {

@@ -67,6 +67,15 @@ fn id_map_json(m: &[userns::IdMapEntry]) -> serde_json::Value {
     m.iter().map(|e| serde_json::json!({"container_id": e.container, "host_id": e.host, "size": e.size})).collect()
 }
 
+/// The `--network` modes this machine can use: the user-mode programs that are installed (pasta first,
+/// the default), then the modes that need none.
+fn network_modes() -> Vec<&'static str> {
+    let mut modes: Vec<&str> =
+        ["pasta", "slirp4netns"].into_iter().filter(|p| net::mode::find_in_path(p).is_some()).collect();
+    modes.extend(["none", "host", "container", "ns", "private"]);
+    modes
+}
+
 /// `warren info`: the host, the id mapping and how it was chosen, storage (driver and why), versions.
 pub fn info(ctx: &Context, args: InfoArgs) -> Result<i32> {
     let (driver, reason) = driver_report(ctx);
@@ -91,7 +100,7 @@ pub fn info(ctx: &Context, args: InfoArgs) -> Result<i32> {
             "idMappingKind": kind,
             "idMappingReason": why,
             "ociRuntime": {"name": runtime},
-            "networkModes": ["none", "host"],
+            "networkModes": network_modes(),
             "newuidmap": find("newuidmap"),
             "fuseOverlayfs": find("fuse-overlayfs"),
             "pasta": find("pasta"),

@@ -453,3 +453,78 @@ fn run_platform_pulls_when_the_local_image_is_another_platform() {
     let out = w.run(&["pull", "-q", "--platform", "linux/s390x", &bb()]);
     out.ok().stderr_contains("image platform (linux/amd64) does not match the expected platform (linux/s390x)");
 }
+
+#[test]
+fn inspect_shows_published_ports_like_podman() {
+    let w = Warren::dev();
+    let img = bb();
+    w.pull(&img);
+    w.run(&["run", "-d", "--name", "pub", "-p", "19086:80", "-p", "127.0.0.1:19087:81/udp", &img, "sleep", "60"]).ok();
+    w.run(&["port", "pub"]).ok().stdout_contains("80/tcp -> 0.0.0.0:19086");
+    let c = &w.run(&["inspect", "pub"]).ok().json()[0];
+    let want = serde_json::json!({
+        "80/tcp": [{"HostIp": "", "HostPort": "19086"}],
+        "81/udp": [{"HostIp": "127.0.0.1", "HostPort": "19087"}],
+    });
+    assert_eq!(c["NetworkSettings"]["Ports"], want, "{c}");
+    assert_eq!(c["HostConfig"]["PortBindings"], want, "{c}");
+    w.run(&["inspect", "--format", "{{.HostConfig.PortBindings}}", "pub"])
+        .ok()
+        .stdout_contains("80/tcp")
+        .stdout_contains("19086");
+    w.run(&["rm", "-f", "-t", "0", "pub"]).ok();
+    // A pod member shows its pod's ports.
+    w.run(&["pod", "create", "--name", "pp", "-p", "19088:80"]).ok();
+    w.run(&["run", "-d", "--pod", "pp", "--name", "member", &img, "sleep", "60"]).ok();
+    let m = &w.run(&["inspect", "member"]).ok().json()[0];
+    let want = serde_json::json!({"80/tcp": [{"HostIp": "", "HostPort": "19088"}]});
+    assert_eq!(m["NetworkSettings"]["Ports"], want, "{m}");
+    assert_eq!(m["HostConfig"]["PortBindings"], want, "{m}");
+    w.run(&["pod", "rm", "-f", "-t", "0", "pp"]).ok();
+}
+
+#[test]
+fn inspect_shows_volumes_as_volumes() {
+    let w = Warren::dev();
+    let img = bb();
+    w.pull(&img);
+    w.run(&[
+        "create",
+        "--name",
+        "withvols",
+        "-v",
+        "myvol:/data",
+        "-v",
+        "/anon",
+        "-v",
+        "/tmp:/hosttmp:ro",
+        &img,
+        "true",
+    ])
+    .ok();
+    let c = &w.run(&["inspect", "withvols"]).ok().json()[0];
+    let mounts = c["Mounts"].as_array().unwrap();
+    let by_dest = |d: &str| mounts.iter().find(|m| m["Destination"] == d).unwrap_or_else(|| panic!("{d}: {c}"));
+    let named = by_dest("/data");
+    assert_eq!(named["Type"], "volume", "{named}");
+    assert_eq!(named["Name"], "myvol", "{named}");
+    assert_eq!(named["Driver"], "local", "{named}");
+    assert_eq!(named["RW"], true, "{named}");
+    assert_eq!(named["Mode"], "", "{named}");
+    assert_eq!(named["Propagation"], "rprivate", "{named}");
+    assert!(named["Source"].as_str().unwrap().ends_with("/volumes/myvol/_data"), "{named}");
+    let anon = by_dest("/anon");
+    assert_eq!(anon["Type"], "volume", "{anon}");
+    let anon_name = anon["Name"].as_str().unwrap().to_string();
+    assert_eq!(anon_name.len(), 64, "the generated name: {anon}");
+    w.run(&["volume", "ls", "-q"]).ok().stdout_contains(&anon_name);
+    let bind = by_dest("/hosttmp");
+    assert_eq!(bind["Type"], "bind", "{bind}");
+    assert_eq!(bind["RW"], false, "{bind}");
+    assert!(bind.get("Name").is_none(), "{bind}");
+    w.run(&["inspect", "--format", r#"{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}"#, "withvols"])
+        .ok()
+        .stdout_contains("myvol ");
+    w.run(&["rm", "-v", "withvols"]).ok();
+    w.run(&["volume", "rm", "myvol"]).ok();
+}
