@@ -267,17 +267,28 @@ impl State {
         if let Some(c) = self.find_exact(name_or_id)? {
             return Ok(Some(c));
         }
-        if name_or_id.is_empty() || !name_or_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        self.by_id_prefix(name_or_id, ("container", "containers"), COLUMNS, row_to_record)
+    }
+
+    /// The one row of `table` whose ID starts with `prefix` (hex digits only); an error naming `kind`
+    /// when several do.
+    fn by_id_prefix<T>(
+        &self,
+        prefix: &str,
+        (kind, table): (&str, &str),
+        columns: &str,
+        row: fn(&rusqlite::Row) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let mut st = self.conn.prepare(&format!("SELECT {COLUMNS} FROM containers WHERE id LIKE ?1 || '%'"))?;
-        let found: Vec<ContainerRecord> =
-            st.query_map(params![name_or_id.to_lowercase()], row_to_record)?.collect::<rusqlite::Result<_>>()?;
+        let mut st = self.conn.prepare(&format!("SELECT {columns} FROM {table} WHERE id LIKE ?1 || '%'"))?;
+        let found: Vec<T> = st.query_map(params![prefix.to_lowercase()], row)?.collect::<rusqlite::Result<_>>()?;
         match found.len() {
             0 => Ok(None),
             1 => Ok(found.into_iter().next()),
             n => bail!(user_error(format!(
-                "more than one result for container ID {name_or_id:?} ({n} containers): give more of the ID"
+                "more than one result for {kind} ID {prefix:?} ({n} {table}): give more of the ID"
             ))),
         }
     }
@@ -343,19 +354,7 @@ impl State {
         if let Some(p) = self.find_pod_exact(name_or_id)? {
             return Ok(Some(p));
         }
-        if name_or_id.is_empty() || !name_or_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(None);
-        }
-        let mut st = self.conn.prepare(&format!("SELECT {POD_COLUMNS} FROM pods WHERE id LIKE ?1 || '%'"))?;
-        let found: Vec<PodRecord> =
-            st.query_map(params![name_or_id.to_lowercase()], row_to_pod)?.collect::<rusqlite::Result<_>>()?;
-        match found.len() {
-            0 => Ok(None),
-            1 => Ok(found.into_iter().next()),
-            n => bail!(user_error(format!(
-                "more than one result for pod ID {name_or_id:?} ({n} pods): give more of the ID"
-            ))),
-        }
+        self.by_id_prefix(name_or_id, ("pod", "pods"), POD_COLUMNS, row_to_pod)
     }
 
     /// Like [`lookup_pod`](Self::lookup_pod), with Podman's error when nothing matches.
