@@ -141,7 +141,7 @@ pub fn create(ctx: &Context, state: &State, opts: &PodOptions) -> Result<PodReco
     let mut pod = PodRecord {
         id: id.clone(),
         name,
-        created: crate::format::now_rfc3339(),
+        created: crate::format::now_rfc3339_nano(),
         infra_id: String::new(),
         config: serde_json::to_value(&cfg)?,
     };
@@ -205,7 +205,7 @@ fn create_infra(
         pid_start: 0,
         monitor_pid: 0,
         exit_code: None,
-        created: crate::format::now_rfc3339(),
+        created: crate::format::now_rfc3339_nano(),
         started: None,
         finished: None,
         restart_count: 0,
