@@ -66,6 +66,21 @@ pub fn refresh(ctx: &Context, state: &State, mut rec: ContainerRecord) -> Result
     Ok(rec)
 }
 
+/// [`refresh`] for a listing: a container that another command removes meanwhile (`rm`, a `--rm`
+/// monitor) is left out instead of failing the whole listing.
+pub fn refresh_all(ctx: &Context, state: &State, list: Vec<ContainerRecord>) -> Result<Vec<ContainerRecord>> {
+    let mut out = Vec::with_capacity(list.len());
+    for rec in list {
+        let id = rec.id.clone();
+        match refresh(ctx, state, rec) {
+            Ok(r) => out.push(r),
+            Err(_) if state.lookup(&id)?.is_none() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// Clear the "stopped by the user" mark before a (re)start.
 pub fn mark_started(state: &State, id: &str) -> Result<ContainerRecord> {
     let mut rec = state.get(id)?;

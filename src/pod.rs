@@ -438,10 +438,7 @@ fn start_container(ctx: &Context, state: &State, rec: &ContainerRecord) -> Resul
 
 /// The pod's containers, brought up to date, the infra container first.
 pub fn members(ctx: &Context, state: &State, pod: &PodRecord) -> Result<Vec<ContainerRecord>> {
-    let mut v = vec![];
-    for c in state.pod_members(&pod.id)? {
-        v.push(container::refresh(ctx, state, c)?);
-    }
+    let mut v = container::refresh_all(ctx, state, state.pod_members(&pod.id)?)?;
     v.sort_by_key(|c| !is_infra(c));
     Ok(v)
 }

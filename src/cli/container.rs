@@ -367,10 +367,7 @@ fn parse_ps_filters(filters: &[String]) -> Result<Vec<(String, String)>> {
 pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
     let filters = parse_ps_filters(&args.filter)?;
     let state = State::open(&ctx.storage_root)?;
-    let mut list = vec![];
-    for c in state.list()? {
-        list.push(container::refresh(ctx, &state, c)?);
-    }
+    let mut list = container::refresh_all(ctx, &state, state.list()?)?;
     if !args.all && !args.latest && args.last.is_none() {
         list.retain(|c| c.state == "running" || c.state == "paused");
     }
@@ -1122,8 +1119,7 @@ pub struct ContainerPruneArgs {
 pub fn prune(ctx: &Context, args: ContainerPruneArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
     let mut failed = None;
-    for c in state.list()? {
-        let c = container::refresh(ctx, &state, c)?;
+    for c in container::refresh_all(ctx, &state, state.list()?)? {
         if container::is_running(&c) || crate::pod::is_infra(&c) {
             continue;
         }
@@ -1254,8 +1250,7 @@ pub fn pause(ctx: &Context, args: PauseArgs, freeze: bool) -> Result<i32> {
 fn targets_running(ctx: &Context, state: &State, names: &[String], all: bool) -> Result<Vec<String>> {
     if all {
         let mut v = vec![];
-        for c in state.list()? {
-            let c = container::refresh(ctx, state, c)?;
+        for c in container::refresh_all(ctx, state, state.list()?)? {
             if container::is_running(&c) {
                 v.push(c.id);
             }

@@ -23,10 +23,7 @@ pub struct PortArgs {
 pub fn port(ctx: &Context, args: PortArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
     let (targets, want) = if args.all || args.latest {
-        let mut list = vec![];
-        for c in state.list()? {
-            list.push(container::refresh(ctx, &state, c)?);
-        }
+        let mut list = container::refresh_all(ctx, &state, state.list()?)?;
         if args.latest {
             list = list.into_iter().last().into_iter().collect();
         }
