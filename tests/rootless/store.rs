@@ -389,7 +389,12 @@ fn a_killed_pull_leaves_only_garbage_in_tmp() {
 /// `images` reads the storage, and the next pull completes.
 #[test]
 fn pulls_killed_at_random_points_leave_readable_storage() {
-    let img = lab_image("debian:bookworm").unwrap_or_else(|| image("layers"));
+    // the Debian archive when the shared images are here (a pull long enough to kill at many points),
+    // else the generated multi-layer fixture
+    let img = match require_env().shared_images {
+        Some(_) => format!("{}/lab/debian:bookworm", registry()),
+        None => image("layers"),
+    };
     let w = Warren::dev();
     let root = w.storage_root().display().to_string();
     let bin = require_env().bin.display().to_string();
