@@ -237,20 +237,11 @@ impl State {
 
     /// Every container, oldest first.
     pub fn list(&self) -> Result<Vec<ContainerRecord>> {
-        let mut st = self.conn.prepare(&format!("SELECT {COLUMNS} FROM containers ORDER BY created, id"))?;
-        let rows = st.query_map([], row_to_record)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("reading containers")
+        self.all_of(&CONTAINERS)
     }
 
     fn find_exact(&self, name_or_id: &str) -> Result<Option<ContainerRecord>> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM containers WHERE name=?1 OR id=?1"),
-                params![name_or_id],
-                row_to_record,
-            )
-            .optional()?)
+        self.exact_in(&CONTAINERS, name_or_id)
     }
 
     /// Whether a container has this name.
@@ -264,31 +255,41 @@ impl State {
 
     /// Look a container up by name, full ID or unique ID prefix (Podman's rules).
     pub fn lookup(&self, name_or_id: &str) -> Result<Option<ContainerRecord>> {
-        if let Some(c) = self.find_exact(name_or_id)? {
-            return Ok(Some(c));
-        }
-        self.by_id_prefix(name_or_id, ("container", "containers"), COLUMNS, row_to_record)
+        self.lookup_in(&CONTAINERS, name_or_id)
     }
 
-    /// The one row of `table` whose ID starts with `prefix` (hex digits only); an error naming `kind`
-    /// when several do.
-    fn by_id_prefix<T>(
-        &self,
-        prefix: &str,
-        (kind, table): (&str, &str),
-        columns: &str,
-        row: fn(&rusqlite::Row) -> rusqlite::Result<T>,
-    ) -> Result<Option<T>> {
-        if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+    /// Every row of a table, oldest first.
+    fn all_of<T>(&self, t: &Table<T>) -> Result<Vec<T>> {
+        let mut st = self.conn.prepare(&format!("SELECT {} FROM {} ORDER BY created, id", t.columns, t.name))?;
+        let rows = st.query_map([], t.row)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().with_context(|| format!("reading {}", t.name))
+    }
+
+    /// The row with this exact name or ID.
+    fn exact_in<T>(&self, t: &Table<T>, name_or_id: &str) -> Result<Option<T>> {
+        let sql = format!("SELECT {} FROM {} WHERE name=?1 OR id=?1", t.columns, t.name);
+        Ok(self.conn.query_row(&sql, params![name_or_id], t.row).optional()?)
+    }
+
+    /// Podman's lookup: an exact name or ID, else the one row whose ID starts with `name_or_id` (hex
+    /// digits only); an error when several do.
+    fn lookup_in<T>(&self, t: &Table<T>, name_or_id: &str) -> Result<Option<T>> {
+        if let Some(found) = self.exact_in(t, name_or_id)? {
+            return Ok(Some(found));
+        }
+        if name_or_id.is_empty() || !name_or_id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let mut st = self.conn.prepare(&format!("SELECT {columns} FROM {table} WHERE id LIKE ?1 || '%'"))?;
-        let found: Vec<T> = st.query_map(params![prefix.to_lowercase()], row)?.collect::<rusqlite::Result<_>>()?;
+        let sql = format!("SELECT {} FROM {} WHERE id LIKE ?1 || '%'", t.columns, t.name);
+        let mut st = self.conn.prepare(&sql)?;
+        let found: Vec<T> =
+            st.query_map(params![name_or_id.to_lowercase()], t.row)?.collect::<rusqlite::Result<_>>()?;
         match found.len() {
             0 => Ok(None),
             1 => Ok(found.into_iter().next()),
             n => bail!(user_error(format!(
-                "more than one result for {kind} ID {prefix:?} ({n} {table}): give more of the ID"
+                "more than one result for {} ID {name_or_id:?} ({n} {}): give more of the ID",
+                t.kind, t.name
             ))),
         }
     }
@@ -333,28 +334,16 @@ impl State {
 
     /// Every pod, oldest first.
     pub fn list_pods(&self) -> Result<Vec<PodRecord>> {
-        let mut st = self.conn.prepare(&format!("SELECT {POD_COLUMNS} FROM pods ORDER BY created, id"))?;
-        let rows = st.query_map([], row_to_pod)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().context("reading pods")
+        self.all_of(&PODS)
     }
 
     fn find_pod_exact(&self, name_or_id: &str) -> Result<Option<PodRecord>> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {POD_COLUMNS} FROM pods WHERE name=?1 OR id=?1"),
-                params![name_or_id],
-                row_to_pod,
-            )
-            .optional()?)
+        self.exact_in(&PODS, name_or_id)
     }
 
     /// Look a pod up by name, full ID or unique ID prefix.
     pub fn lookup_pod(&self, name_or_id: &str) -> Result<Option<PodRecord>> {
-        if let Some(p) = self.find_pod_exact(name_or_id)? {
-            return Ok(Some(p));
-        }
-        self.by_id_prefix(name_or_id, ("pod", "pods"), POD_COLUMNS, row_to_pod)
+        self.lookup_in(&PODS, name_or_id)
     }
 
     /// Like [`lookup_pod`](Self::lookup_pod), with Podman's error when nothing matches.
@@ -454,6 +443,19 @@ pub struct ContainerLock {
 
 const COLUMNS: &str = "id, name, image_id, image_name, config, state, pid, pid_start, monitor_pid, exit_code, \
                        created, started, finished, restart_count, pod_id";
+
+/// A table of named records with 64-hex-digit IDs: how to select and read its rows.
+struct Table<T> {
+    /// What a row is, for messages ("container").
+    kind: &'static str,
+    name: &'static str,
+    columns: &'static str,
+    row: fn(&rusqlite::Row) -> rusqlite::Result<T>,
+}
+
+const CONTAINERS: Table<ContainerRecord> =
+    Table { kind: "container", name: "containers", columns: COLUMNS, row: row_to_record };
+const PODS: Table<PodRecord> = Table { kind: "pod", name: "pods", columns: POD_COLUMNS, row: row_to_pod };
 
 fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
     let config: String = r.get(4)?;

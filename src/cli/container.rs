@@ -575,47 +575,26 @@ pub fn stop(ctx: &Context, args: StopArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
     let all = args.all;
     let names = targets(&state, &args.containers, all)?;
-    let mut failed = None;
-    for n in names {
+    Ok(super::for_each(names, |n| {
         let r = state.get(&n).and_then(|rec| {
             let t = args.time.unwrap_or_else(|| container::stop_timeout(&rec));
             container::stop(ctx, &state, &rec, t).map(|_| ())
         });
-        match r.or_else(|e| no_such(e, args.ignore)) {
-            Ok(()) => {
-                if !all {
-                    println!("{n}");
-                }
-            }
-            Err(e) => {
-                eprintln!("Error: {e:#}");
-                failed = Some(crate::error::exit_code_of(&e));
-            }
-        }
-    }
-    Ok(failed.unwrap_or(0))
+        r.or_else(|e| no_such(e, args.ignore))?;
+        Ok((!all).then_some(n))
+    }))
 }
 
 pub fn kill(ctx: &Context, args: KillArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
     let sig = container::parse_signal(&args.signal)?;
-    let mut failed = None;
-    for n in targets(&state, &args.containers, args.all)? {
-        let r = state.get(&n).and_then(|rec| container::refresh(ctx, &state, rec)).and_then(|rec| {
-            container::kill(&rec, sig)?;
-            let e = crate::events::Event::container("kill", &rec).with_attribute("signal", &(sig as i32).to_string());
-            crate::events::emit(&ctx.storage_root, e);
-            Ok(())
-        });
-        match r {
-            Ok(()) => println!("{n}"),
-            Err(e) => {
-                eprintln!("Error: {e:#}");
-                failed = Some(crate::error::exit_code_of(&e));
-            }
-        }
-    }
-    Ok(failed.unwrap_or(0))
+    Ok(super::for_each(targets(&state, &args.containers, args.all)?, |n| {
+        let rec = container::refresh(ctx, &state, state.get(&n)?)?;
+        container::kill(&rec, sig)?;
+        let e = crate::events::Event::container("kill", &rec).with_attribute("signal", &(sig as i32).to_string());
+        crate::events::emit(&ctx.storage_root, e);
+        Ok(Some(n))
+    }))
 }
 
 pub fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
@@ -1118,34 +1097,26 @@ pub struct ContainerPruneArgs {
 /// `container prune`: remove every container that is not running; print their IDs.
 pub fn prune(ctx: &Context, args: ContainerPruneArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
-    let mut failed = None;
-    for c in container::refresh_all(ctx, &state, state.list()?)? {
-        if container::is_running(&c) || crate::pod::is_infra(&c) {
-            continue;
-        }
-        let keep = args.filter.iter().any(|f| {
-            let (k, v) = f.split_once('=').unwrap_or((f.as_str(), ""));
-            match k {
-                "label" => !crate::inspect::has_label(&c, v),
-                "label!" => crate::inspect::has_label(&c, v),
-                "until" => crate::logs::parse_time(v)
-                    .map(|t| crate::format::parse_rfc3339(&c.created).unwrap_or(0) >= t)
-                    .unwrap_or(true),
-                _ => true,
-            }
-        });
-        if keep {
-            continue;
-        }
-        match container::remove(ctx, &state, &c, false, None) {
-            Ok(()) => println!("{}", c.id),
-            Err(e) => {
-                eprintln!("Error: {e:#}");
-                failed = Some(crate::error::exit_code_of(&e));
-            }
-        }
-    }
-    Ok(failed.unwrap_or(0))
+    let kept = |c: &crate::state::ContainerRecord| {
+        container::is_running(c)
+            || crate::pod::is_infra(c)
+            || args.filter.iter().any(|f| {
+                let (k, v) = f.split_once('=').unwrap_or((f.as_str(), ""));
+                match k {
+                    "label" => !crate::inspect::has_label(c, v),
+                    "label!" => crate::inspect::has_label(c, v),
+                    "until" => crate::logs::parse_time(v)
+                        .map(|t| crate::format::parse_rfc3339(&c.created).unwrap_or(0) >= t)
+                        .unwrap_or(true),
+                    _ => true,
+                }
+            })
+    };
+    let doomed = container::refresh_all(ctx, &state, state.list()?)?.into_iter().filter(|c| !kept(c));
+    Ok(super::for_each(doomed, |c| {
+        container::remove(ctx, &state, &c, false, None)?;
+        Ok(Some(c.id))
+    }))
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -1232,18 +1203,10 @@ pub fn pause(ctx: &Context, args: PauseArgs, freeze: bool) -> Result<i32> {
     if args.latest {
         names = vec![latest_or(&state, true, None)?];
     }
-    let mut failed = None;
-    for n in names {
-        let r = state.get(&n).and_then(|rec| crate::procs::pause(ctx, &state, &rec, freeze));
-        match r {
-            Ok(()) => println!("{n}"),
-            Err(e) => {
-                eprintln!("Error: {e:#}");
-                failed = Some(crate::error::exit_code_of(&e));
-            }
-        }
-    }
-    Ok(failed.unwrap_or(0))
+    Ok(super::for_each(names, |n| {
+        crate::procs::pause(ctx, &state, &state.get(&n)?, freeze)?;
+        Ok(Some(n))
+    }))
 }
 
 /// Like [`targets`], but `--all` means the running (or paused) containers only.
@@ -1393,18 +1356,11 @@ pub fn unmount(ctx: &Context, args: UnmountArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
     let names =
         if args.latest { vec![latest_or(&state, true, None)?] } else { targets(&state, &args.containers, args.all)? };
-    let mut failed = None;
-    for n in names {
-        let r = state.get(&n).and_then(|rec| crate::containerfs::unmount(ctx, &state, &rec).map(|_| rec));
-        match r {
-            Ok(rec) => println!("{}", rec.id),
-            Err(e) => {
-                eprintln!("Error: {e:#}");
-                failed = Some(crate::error::exit_code_of(&e));
-            }
-        }
-    }
-    Ok(failed.unwrap_or(0))
+    Ok(super::for_each(names, |n| {
+        let rec = state.get(&n)?;
+        crate::containerfs::unmount(ctx, &state, &rec)?;
+        Ok(Some(rec.id))
+    }))
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -383,6 +383,27 @@ fn error_text(e: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
+/// Act on each of several objects, as Podman's multi-object commands do: print the line `act` returns
+/// for each one that worked, report each failure as `Error: ...` and go on; the exit status is that of
+/// the last failure (0 when none failed).
+pub fn for_each<T>(
+    items: impl IntoIterator<Item = T>,
+    mut act: impl FnMut(T) -> anyhow::Result<Option<String>>,
+) -> i32 {
+    let mut failed = 0;
+    for item in items {
+        match act(item) {
+            Ok(Some(line)) => println!("{line}"),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                failed = crate::error::exit_code_of(&e);
+            }
+        }
+    }
+    failed
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

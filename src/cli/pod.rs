@@ -340,21 +340,13 @@ fn rm(ctx: &Context, a: PodRmArgs) -> Result<i32> {
 
 fn prune(ctx: &Context, _a: PodPruneArgs) -> Result<i32> {
     let state = State::open(&ctx.storage_root)?;
-    let mut failed = None;
-    for p in state.list_pods()? {
-        let members = pod::members(ctx, &state, &p)?;
-        if members.iter().any(container::is_running) {
-            continue;
+    Ok(super::for_each(state.list_pods()?, |p| {
+        if pod::members(ctx, &state, &p)?.iter().any(container::is_running) {
+            return Ok(None);
         }
-        match pod::remove(ctx, &state, &p, false, None) {
-            Ok(()) => println!("{}", p.id),
-            Err(e) => {
-                eprintln!("Error: {e:#}");
-                failed = Some(crate::error::exit_code_of(&e));
-            }
-        }
-    }
-    Ok(failed.unwrap_or(0))
+        pod::remove(ctx, &state, &p, false, None)?;
+        Ok(Some(p.id))
+    }))
 }
 
 fn short(id: &str, no_trunc: bool) -> String {
